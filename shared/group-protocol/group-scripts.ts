@@ -1,0 +1,351 @@
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type { CancelReason } from '../cancel-reason.ts';
+import type { GroupKeys, QueueKeys } from '../keys.ts';
+import { loadScripts, ScriptRunner } from '../lua-scripts.ts';
+import {
+  type GroupPolicy,
+  type GroupState,
+  type GroupStatus,
+  isGroupState,
+  parseStatus,
+} from './group-state.ts';
+
+const SCRIPTS = loadScripts(dirname(fileURLToPath(import.meta.url)));
+
+export interface CreateGroupArgs {
+  readonly name: string;
+  readonly policy: GroupPolicy;
+  /** 0 = no deadline. */
+  readonly deadlineMs: number;
+  readonly leaseMs: number;
+  readonly retentionMs: number;
+  /** `<groupId>.<index>` of the task that opened this group, or ''. */
+  readonly parent: string;
+  readonly epoch: string;
+  /** 0 = no group limit. */
+  readonly maxConcurrency: number;
+}
+
+/** What start-task decided. */
+export type StartDecision = 'run' | 'settled' | 'stopped' | 'missing';
+
+/** How an attempt ended, as the finish-tasks script counts it. */
+export type FinishKind = 'ok' | 'err' | 'cxl' | 'release';
+
+export interface StartRequest {
+  readonly index: number;
+  /** Who runs it: written into the group's run hash. */
+  readonly token: string;
+}
+
+export interface FinishRequest {
+  readonly index: number;
+  readonly kind: FinishKind;
+  readonly payload: string;
+  /** For a final failure of a fail-fast group: the reason its siblings are cancelled with. */
+  readonly failReason: CancelReason | undefined;
+}
+
+export interface FinishResult {
+  /** 1 counted, 0 ignored (already counted), -1 no such group. */
+  readonly recorded: 1 | 0 | -1;
+  readonly state: GroupState | undefined;
+  /** This call brought the group to its final state (counted once, by whoever did). */
+  readonly finished: boolean;
+}
+
+/** A group's state after a call, and whether that call finished the group. */
+export interface StateChange {
+  /** undefined: the group does not exist. */
+  readonly state: GroupState | undefined;
+  readonly finished: boolean;
+}
+
+export type CancelTaskResult = 'cancelled' | 'aborting' | 'noop' | 'missing' | 'no-such-task';
+
+export interface GroupCheck {
+  readonly id: string;
+  /** undefined: the group is gone (expired or never created). */
+  readonly state: GroupState | undefined;
+  /** When to look again (Redis ms); 0 when final or gone. */
+  readonly nextCheckAt: number;
+  /** Time since a task of the group last started or finished. */
+  readonly idleMs: number;
+  /** This check brought the group to its final state. */
+  readonly finished: boolean;
+}
+
+export interface CancelRequests {
+  readonly id: string;
+  readonly state: GroupState | undefined;
+  /** The group's stop reason (JSON), when it is stopping or stopped. */
+  readonly reason: string | undefined;
+  /** When it stopped (Redis ms), when it is stopping or stopped. */
+  readonly stoppedAt: number | undefined;
+  /** Cancel requests for single running tasks: index -> reason (JSON). */
+  readonly tasks: ReadonlyMap<number, string>;
+}
+
+/** Typed calls of the group Lua scripts (this folder's `.lua` files), for one queue. */
+export class GroupScripts {
+  readonly keys: QueueKeys;
+  readonly #redis: Redis;
+  readonly #runner: ScriptRunner;
+
+  constructor(redis: Redis, keys: QueueKeys) {
+    this.#redis = redis;
+    this.keys = keys;
+    this.#runner = new ScriptRunner(redis, SCRIPTS);
+  }
+
+  /**
+   * Creates the group. It is put in the `live` set first (due at once), so that a producer dying right
+   * after creating it still leaves it where maintenance looks.
+   */
+  async create(id: string, args: CreateGroupArgs): Promise<number | 'duplicate'> {
+    const k = this.keys.group(id);
+    const pipeline = this.#redis.pipeline().zadd(this.keys.live, 'NX', 0, id);
+    this.#runner.queue(
+      pipeline,
+      'create-group',
+      [k.meta],
+      [
+        args.name,
+        args.policy,
+        args.deadlineMs,
+        args.leaseMs,
+        args.retentionMs,
+        args.parent,
+        args.epoch,
+        args.maxConcurrency,
+      ],
+    );
+    const replies = (await pipeline.exec()) ?? [];
+    const [error, reply] = replies[1] ?? [new Error('no reply'), null];
+    if (error !== null) throw error;
+    const createdAt = Number(reply);
+    if (createdAt < 0) return 'duplicate';
+    await this.#redis.zadd(this.keys.groups, createdAt, id);
+    return createdAt;
+  }
+
+  /** First index of `count` new tasks, or 'missing' / 'not-accepting'. */
+  async addTasks(id: string, count: number): Promise<number | 'missing' | 'not-accepting'> {
+    const result = Number(await this.#runner.run('add-tasks', [this.keys.group(id).meta], [count]));
+    if (result === -1) return 'missing';
+    if (result === -2) return 'not-accepting';
+    return result;
+  }
+
+  async close(id: string): Promise<StateChange> {
+    const k = this.keys.group(id);
+    return toChange(await this.#runner.run('close-group', groupKeyList(k), [k.events]));
+  }
+
+  /** Decides, for a batch of tasks of one group a worker is about to run, whether each may run. */
+  async startTasks(id: string, tasks: readonly StartRequest[]): Promise<StartDecision[]> {
+    const k = this.keys.group(id);
+    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id];
+    for (const task of tasks) args.push(task.index, task.token);
+    const replies = (await this.#runner.run('start-tasks', groupKeyList(k), args)) as number[];
+    return replies.map((r) => (r === 1 ? 'run' : r === 0 ? 'settled' : r === 2 ? 'stopped' : 'missing'));
+  }
+
+  async startTask(id: string, index: number, token: string): Promise<StartDecision> {
+    const [decision = 'missing'] = await this.startTasks(id, [{ index, token }]);
+    return decision;
+  }
+
+  /**
+   * Records how a batch of attempts of one group ended, in order. Each result carries the group's state
+   * after the whole batch; `finished` is set on the batch's last result when it finished the group.
+   */
+  async finishTasks(id: string, attempts: readonly FinishRequest[]): Promise<FinishResult[]> {
+    const k = this.keys.group(id);
+    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id];
+    for (const a of attempts) {
+      args.push(a.index, a.kind, a.payload, a.failReason === undefined ? '' : JSON.stringify(a.failReason));
+    }
+    const [state, finished, ...recorded] = (await this.#runner.run(
+      'finish-tasks',
+      groupKeyList(k),
+      args,
+    )) as [string, number, ...number[]];
+    return attempts.map((_a, i) => ({
+      recorded: (recorded[i] ?? -1) as 1 | 0 | -1,
+      state: toState(state),
+      finished: finished === 1 && i === attempts.length - 1,
+    }));
+  }
+
+  async finishTask(
+    id: string,
+    index: number,
+    kind: FinishKind,
+    payload: string,
+    failReason: CancelReason | undefined,
+  ): Promise<FinishResult> {
+    const [result] = await this.finishTasks(id, [{ index, kind, payload, failReason }]);
+    return result ?? { recorded: -1, state: undefined, finished: false };
+  }
+
+  async cancel(id: string, reason: CancelReason): Promise<StateChange> {
+    const k = this.keys.group(id);
+    return toChange(
+      await this.#runner.run('cancel-group', groupKeyList(k), [
+        JSON.stringify(reason),
+        k.events,
+        this.keys.cancelChannel,
+        id,
+      ]),
+    );
+  }
+
+  async cancelTask(id: string, index: number, reason: CancelReason): Promise<CancelTaskResult> {
+    const k = this.keys.group(id);
+    const result = Number(
+      await this.#runner.run('cancel-task', groupKeyList(k), [
+        index,
+        JSON.stringify(reason),
+        k.events,
+        this.keys.cancelChannel,
+        id,
+      ]),
+    );
+    switch (result) {
+      case 1:
+        return 'cancelled';
+      case 2:
+        return 'aborting';
+      case 0:
+        return 'noop';
+      case -3:
+        return 'no-such-task';
+      default:
+        return 'missing';
+    }
+  }
+
+  /** Renews the producer lease of groups it has not closed; one round trip for all of them. */
+  async renewLeases(ids: readonly string[], leaseMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) this.#runner.queue(pipeline, 'renew-lease', [this.keys.group(id).meta], [leaseMs]);
+    await pipeline.exec();
+  }
+
+  async dueGroups(limit: number): Promise<string[]> {
+    return (await this.#runner.run('due-groups', [this.keys.live], [limit])) as string[];
+  }
+
+  /** Runs maintenance on each group (deadline, lost producer, settling); one round trip. */
+  async check(ids: readonly string[], recheckMs: number): Promise<GroupCheck[]> {
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) {
+      const k = this.keys.group(id);
+      this.#runner.queue(pipeline, 'check-group', groupKeyList(k), [
+        k.events,
+        this.keys.cancelChannel,
+        id,
+        recheckMs,
+      ]);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.map((id, i) => {
+      const [error, reply] = replies[i] ?? [null, null];
+      if (error !== null || !Array.isArray(reply)) {
+        return { id, state: undefined, nextCheckAt: 0, idleMs: 0, finished: false };
+      }
+      return {
+        id,
+        state: toState(reply[0]),
+        nextCheckAt: Number(reply[1]),
+        idleMs: Number(reply[2]),
+        finished: reply[3] === 1,
+      };
+    });
+  }
+
+  async status(id: string): Promise<GroupStatus | undefined> {
+    const k = this.keys.group(id);
+    const replies = await this.#redis.multi().hgetall(k.meta).hlen(k.run).exec();
+    const meta = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
+    const running = Number(replies?.[1]?.[1] ?? 0);
+    return parseStatus(id, meta, running);
+  }
+
+  async state(id: string): Promise<GroupState | undefined> {
+    return toState(await this.#redis.hget(this.keys.group(id).meta, 'state'));
+  }
+
+  /** Raw outcomes of tasks [from, from + count), in index order (null: no outcome stored). */
+  async outcomes(id: string, from: number, count: number): Promise<(string | null)[]> {
+    if (count <= 0) return [];
+    const fields = Array.from({ length: count }, (_, i) => String(from + i));
+    return this.#redis.hmget(this.keys.group(id).out, ...fields);
+  }
+
+  /** Raw outcomes of the given tasks. */
+  async outcomesAt(id: string, indexes: readonly number[]): Promise<(string | null)[]> {
+    if (indexes.length === 0) return [];
+    return this.#redis.hmget(this.keys.group(id).out, ...indexes.map(String));
+  }
+
+  /** Indexes of the real failures, in the order they happened. */
+  async failures(id: string): Promise<number[]> {
+    return (await this.#redis.lrange(this.keys.group(id).fails, 0, -1)).map(Number);
+  }
+
+  /**
+   * For groups with tasks running on this worker: the group state and reason, and the cancel requests
+   * of those tasks. One round trip; the durable cancel path that needs no broadcast.
+   */
+  async cancelRequests(running: ReadonlyMap<string, readonly number[]>): Promise<CancelRequests[]> {
+    const pipeline = this.#redis.pipeline();
+    for (const [id, indexes] of running) {
+      const k = this.keys.group(id);
+      pipeline.hmget(k.meta, 'state', 'reason', 'stoppedAt');
+      pipeline.hmget(k.cxl, ...indexes.map(String));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const result: CancelRequests[] = [];
+    let at = 0;
+    for (const [id, indexes] of running) {
+      const [state, reason, stoppedAt] = (replies[at++]?.[1] ?? []) as (string | null)[];
+      const taskReasons = (replies[at++]?.[1] ?? []) as (string | null)[];
+      const tasks = new Map<number, string>();
+      indexes.forEach((index, k) => {
+        const taskReason = taskReasons[k];
+        if (typeof taskReason === 'string') tasks.set(index, taskReason);
+      });
+      result.push({
+        id,
+        state: toState(state),
+        reason: reason ?? undefined,
+        stoppedAt: stoppedAt === null || stoppedAt === undefined ? undefined : Number(stoppedAt),
+        tasks,
+      });
+    }
+    return result;
+  }
+
+  /** Indexes running right now, with their run tokens. */
+  async running(id: string): Promise<Record<string, string>> {
+    return this.#redis.hgetall(this.keys.group(id).run);
+  }
+}
+
+function groupKeyList(k: GroupKeys): string[] {
+  return [k.meta, k.out, k.run, k.fails, k.cxl];
+}
+
+function toChange(reply: unknown): StateChange {
+  const [state, finished] = Array.isArray(reply) ? reply : [];
+  return { state: toState(state), finished: finished === 1 };
+}
+
+function toState(value: unknown): GroupState | undefined {
+  return isGroupState(value) ? value : undefined;
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import type { ConnectionInput } from './connection.ts';
+import { ArgumentRangeError, InvalidArgumentError } from './errors.ts';
+import { isSafeId } from './keys.ts';
+
+/**
+ * Options are validated once, where they enter (constructors, createTask, acquire), with zod.
+ * Messages name the option and the bad value: "Invalid `concurrency`: expected an integer from 1 and up,
+ * got `0` (number)".
+ */
+
+const RANGE_CODES: ReadonlySet<string> = new Set(['too_small', 'too_big', 'not_multiple_of']);
+
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, label: string): z.output<S> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (issue === undefined) throw new InvalidArgumentError(`Invalid ${label}`);
+  const path = issue.path.length === 0 ? label : issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    throw new InvalidArgumentError(
+      `Unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')} in ${label}`,
+    );
+  }
+  const got = 'input' in issue ? `, got ${describe(issue.input)}` : '';
+  const message = `Invalid \`${path}\`: ${issue.message}${got}`;
+  // A number of the right type but the wrong size is a RangeError; everything else a TypeError.
+  const isRange =
+    RANGE_CODES.has(issue.code) ||
+    (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number');
+  throw isRange ? new ArgumentRangeError(message) : new InvalidArgumentError(message);
+}
+
+export function describe(value: unknown): string {
+  if (value === '') return 'an empty string';
+  if (typeof value === 'string') return `\`${JSON.stringify(value).slice(1, -1)}\` (string)`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `\`${String(value)}\` (${typeof value})`;
+  if (value === null) return '`null`';
+  if (value === undefined) return '`undefined`';
+  if (Array.isArray(value)) return 'an array';
+  return `a value of type ${typeof value}`;
+}
+
+export const positiveInt = () =>
+  z
+    .int({ error: 'expected an integer from 1 and up' })
+    .min(1, { error: 'expected an integer from 1 and up' });
+
+export const nonNegativeInt = () =>
+  z
+    .int({ error: 'expected an integer from 0 and up' })
+    .min(0, { error: 'expected an integer from 0 and up' });
+
+/** A duration in milliseconds: a positive integer. */
+export const durationMs = () => positiveInt();
+
+export const safeId = (what: string) =>
+  z.string({ error: `expected a ${what}: 1-128 characters of A-Z a-z 0-9 _ . -` }).refine(isSafeId, {
+    error: `expected a ${what}: 1-128 characters of A-Z a-z 0-9 _ . -`,
+  });
+
+/** The Redis key prefix: it may carry a `{hash tag}` for Redis Cluster. */
+export const keyPrefix = () =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_.:{}-]{1,64}$/, { error: 'expected 1-64 characters of A-Z a-z 0-9 _ . : { } -' });
+
+/** A name of a task or a limit: any non-empty string up to 200 characters (it never becomes a key). */
+export const name = (what: string) =>
+  z
+    .string({ error: `expected a ${what} (a string)` })
+    .min(1, { error: `expected a non-empty ${what}` })
+    .max(200, { error: `expected a ${what} of at most 200 characters` });
+
+/** Connection: a redis:// or rediss:// URL, a unix socket path, or ioredis options (which ioredis checks). */
+export const connection = () =>
+  z.custom<ConnectionInput>(
+    (value) =>
+      (typeof value === 'string' && value.length > 0) || (typeof value === 'object' && value !== null),
+    { error: 'expected a Redis URL, a socket path or ioredis options' },
+  );
+
+/** A map of names to positive integers: `{ cpu: 2 }`. */
+export const limitMap = (what: string) => z.record(name(`${what} name`), positiveInt());

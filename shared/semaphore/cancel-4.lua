@@ -1,0 +1,38 @@
+--[[
+  A waiter gives up (abort, timeout): it leaves the queue, and whoever behind it now fits is served.
+  If it was granted at the same moment, the permits are given back at once.
+
+  Input:
+    KEYS[1..4] meta, holders, info, waiters
+    ARGV[1] waiter id
+    ARGV[2] wake channel
+  Output:
+    1 left the queue, 2 it had just been granted: released, 0 not found
+]]
+local rcall = redis.call
+--- @include "../lua-includes/now"
+--- @include "includes/entries"
+--- @include "includes/reap"
+--- @include "includes/grant"
+
+local entry = rcall('HGET', KEYS[3], ARGV[1])
+if not entry then
+  return 0
+end
+local kind, permits = entryKind(entry)
+rcall('HDEL', KEYS[3], ARGV[1])
+local m = rcall('HMGET', KEYS[1], 'limit', 'used')
+local used = tonumber(m[2] or '0')
+if kind == 'w' then
+  rcall('ZREM', KEYS[4], ARGV[1])
+else
+  rcall('ZREM', KEYS[2], ARGV[1])
+  used = used - permits
+end
+local now = nowMs()
+local freed = reap(KEYS, now)
+rcall('HSET', KEYS[1], 'used', grant(KEYS, now, used - freed, tonumber(m[1]), ARGV[2]))
+if kind == 'w' then
+  return 1
+end
+return 2

@@ -1,0 +1,27 @@
+import type { Redis } from 'ioredis';
+import { Subscriber } from '../subscriber.ts';
+
+const subscribers = new WeakMap<Redis, Subscriber>();
+
+/** Close a semaphore subscriber this long after its last waiter left. */
+const IDLE_CLOSE_MS = 2000;
+
+/**
+ * One subscriber connection per command connection, for every semaphore used over it: a process with
+ * many waiters on one semaphore has one subscription, not one per waiter.
+ */
+export function subscriberFor(redis: Redis): Subscriber {
+  let subscriber = subscribers.get(redis);
+  if (subscriber === undefined) {
+    subscriber = new Subscriber(
+      () =>
+        redis.duplicate({
+          connectionName: `${redis.options.connectionName ?? 'taskfleet'}:sem-sub`,
+          maxRetriesPerRequest: null,
+        }),
+      IDLE_CLOSE_MS,
+    );
+    subscribers.set(redis, subscriber);
+  }
+  return subscriber;
+}

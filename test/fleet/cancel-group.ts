@@ -1,0 +1,13 @@
+/**
+ * A third process that cancels a group: `node cancel-group.ts <redis-url> <queue> <group-id> <reason>`.
+ * Prints the group's state after the cancel.
+ */
+import { Producer } from 'taskfleet/producer';
+
+const [url = '', queue = '', groupId = '', reason = 'cancelled'] = process.argv.slice(2);
+const producer = new Producer({ connection: url, queue });
+try {
+  console.log(await producer.group(groupId).cancel(reason));
+} finally {
+  await producer.close();
+}

@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import {
+  ArgumentRangeError,
+  DistributedSemaphore,
+  InvalidArgumentError,
+  LimitNotSetError,
+  type Permit,
+  PermitLostError,
+  SemaphoreTimeoutError,
+} from 'taskfleet/shared';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { redisUrl } from '../helpers/queues.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
+
+let redis: Redis;
+const prefix = `semtest-${randomUUID().slice(0, 8)}`;
+const fresh = (limit: number, leaseMs = 30_000) =>
+  new DistributedSemaphore(redis, `s-${randomUUID().slice(0, 8)}`, { limit, leaseMs, prefix });
+
+beforeAll(() => {
+  redis = new Redis(redisUrl());
+});
+
+afterAll(async () => {
+  await redis.quit();
+});
+
+/** Resolves once the semaphore's queue has `n` waiters (a condition, awaited). */
+async function waiters(semaphore: DistributedSemaphore, n: number): Promise<void> {
+  await expect.poll(async () => (await semaphore.status()).waiters.length, { interval: 5 }).toBe(n);
+}
+
+describe('DistributedSemaphore in one process', () => {
+  test('never more permits out than the limit; a release hands them to the next waiter', async () => {
+    const semaphore = fresh(2);
+    const a = await semaphore.acquire();
+    const b = await semaphore.acquire();
+    let third: Permit | undefined;
+    const waiting = semaphore.acquire().then((p) => {
+      third = p;
+      return p;
+    });
+    await waiters(semaphore, 1);
+    expect(third).toBeUndefined();
+    expect((await semaphore.status()).used).toBe(2);
+    expect(await a.release()).toBe(true);
+    const c = await waiting;
+    expect((await semaphore.status()).used).toBe(2);
+    await b.release();
+    await c.release();
+    expect((await semaphore.status()).used).toBe(0);
+  });
+
+  test('fencing tokens only grow', async () => {
+    const semaphore = fresh(3);
+    const tokens: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const permit = await semaphore.acquire();
+      tokens.push(permit.token);
+      await permit.release();
+    }
+    expect(tokens).toEqual([...tokens].sort((x, y) => x - y));
+    expect(new Set(tokens).size).toBe(5);
+  });
+
+  test('waiters are served in arrival order, and a large request is not starved by small ones', async () => {
+    const semaphore = fresh(3);
+    const held = await semaphore.acquire({ permits: 2 });
+    const order: string[] = [];
+    const big = semaphore.acquire({ permits: 3 }).then((p) => {
+      order.push('big');
+      return p;
+    });
+    await waiters(semaphore, 1);
+    const small = semaphore.acquire({ permits: 1 }).then((p) => {
+      order.push('small');
+      return p;
+    });
+    await waiters(semaphore, 2);
+    // One permit is free, but the big request is ahead: the small one waits behind it.
+    expect((await semaphore.status()).used).toBe(2);
+    await held.release();
+    await (await big).release();
+    await (await small).release();
+    expect(order).toEqual(['big', 'small']);
+  });
+
+  test('an aborted waiter leaves the queue and rejects with the reason', async () => {
+    const semaphore = fresh(1);
+    const held = await semaphore.acquire();
+    const controller = new AbortController();
+    const waiting = semaphore.acquire({ signal: controller.signal });
+    await waiters(semaphore, 1);
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    expect((await semaphore.status()).waiters).toEqual([]);
+    await held.release();
+    expect((await semaphore.status()).used).toBe(0); // nothing was handed to the aborted waiter
+  });
+
+  test('a waiter that times out gets SemaphoreTimeoutError and leaves the queue', async () => {
+    const semaphore = fresh(1);
+    const held = await semaphore.acquire();
+    const error = await semaphore.acquire({ timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SemaphoreTimeoutError);
+    expect(error).toMatchObject({ code: 'SEMAPHORE_TIMEOUT', timeoutMs: 50 });
+    expect((await semaphore.status()).waiters).toEqual([]);
+    await held.release();
+  });
+
+  test('tryAcquire() takes free permits and never waits or jumps the queue', async () => {
+    const semaphore = fresh(1);
+    const first = await semaphore.tryAcquire();
+    expect(first).toBeDefined();
+    expect(await semaphore.tryAcquire()).toBeUndefined();
+    await first?.release();
+    expect(await semaphore.tryAcquire()).toBeDefined();
+  });
+
+  test('releasing twice is harmless', async () => {
+    const semaphore = fresh(1);
+    const permit = await semaphore.acquire();
+    expect(await permit.release()).toBe(true);
+    expect(await permit.release()).toBe(false);
+    expect((await semaphore.status()).used).toBe(0);
+  });
+
+  test('setLimit() raises the limit at run time and serves waiters at once; lowering it revokes nothing', async () => {
+    const semaphore = fresh(1);
+    const a = await semaphore.acquire();
+    const waiting = semaphore.acquire();
+    await waiters(semaphore, 1);
+    expect(await semaphore.setLimit(2)).toMatchObject({ previous: 1 });
+    const b = await waiting;
+    expect((await semaphore.status()).used).toBe(2);
+    await semaphore.setLimit(1);
+    const c = semaphore.acquire();
+    await waiters(semaphore, 1);
+    await a.release(); // 1 still held, limit 1: c waits
+    expect((await semaphore.status()).waiters).toHaveLength(1);
+    await b.release();
+    await (await c).release();
+  });
+
+  test('status() shows the limit, holders with owner, token and lease expiry, and waiters in order', async () => {
+    const semaphore = fresh(1, 10_000);
+    const held = await semaphore.acquire();
+    const w1 = semaphore.acquire({ permits: 1 });
+    await waiters(semaphore, 1);
+    const status = await semaphore.status();
+    expect(status).toMatchObject({ name: semaphore.name, limit: 1, used: 1 });
+    expect(status.holders).toHaveLength(1);
+    expect(status.holders[0]).toMatchObject({
+      permits: 1,
+      token: held.token,
+      owner: expect.stringContaining(':'),
+    });
+    expect(status.holders[0]?.expiresAt).toBeGreaterThan(status.now);
+    expect(status.holders[0]?.expiresAt).toBeLessThanOrEqual(status.now + 10_000);
+    expect(status.waiters[0]).toMatchObject({ permits: 1 });
+    await held.release();
+    await (await w1).release();
+  });
+
+  test('the first limit given wins; a different one is reported, not applied', async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    const first = new DistributedSemaphore(redis, name, { limit: 2, prefix });
+    await (await first.acquire()).release();
+    const reported: [number, number][] = [];
+    const second = new DistributedSemaphore(redis, name, {
+      limit: 5,
+      prefix,
+      onLimitMismatch: (stored, configured) => reported.push([stored, configured]),
+    });
+    await (await second.acquire()).release();
+    expect(reported).toEqual([[2, 5]]);
+    expect((await second.status()).limit).toBe(2);
+  });
+
+  test('bad input: a clear RangeError or TypeError naming the value', async () => {
+    expect(() => new DistributedSemaphore(redis, '', { limit: 1 })).toThrow(
+      'Invalid `semaphore name`: expected a non-empty semaphore name, got an empty string',
+    );
+    expect(() => new DistributedSemaphore(redis, 42 as unknown as string, { limit: 1 })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => new DistributedSemaphore(redis, 'x'.repeat(201), { limit: 1 })).toThrow(/at most 200/);
+    expect(() => new DistributedSemaphore(redis, 'ok', { limit: 0 })).toThrow(ArgumentRangeError);
+    expect(() => new DistributedSemaphore(redis, 'ok', { limit: 1.5 })).toThrow(
+      'Invalid `limit`: expected an integer from 1 and up, got `1.5` (number)',
+    );
+    const semaphore = fresh(2);
+    await expect(semaphore.acquire({ permits: 0 })).rejects.toBeInstanceOf(RangeError);
+    await expect(semaphore.acquire({ permits: 3 })).rejects.toThrow(
+      'Invalid `permits`: 3 is more than the limit of 2',
+    );
+    await expect(semaphore.acquire({ timeoutMs: -1 })).rejects.toBeInstanceOf(RangeError);
+    await expect(semaphore.setLimit(-3)).rejects.toBeInstanceOf(RangeError);
+    const unset = new DistributedSemaphore(redis, `s-${randomUUID().slice(0, 8)}`, { prefix });
+    await expect(unset.acquire()).rejects.toBeInstanceOf(LimitNotSetError);
+  });
+
+  test('names with characters that matter to Redis keys stay in one slot and do not collide', async () => {
+    const a = new DistributedSemaphore(redis, 'a}{b:c d', { limit: 1, prefix });
+    const b = new DistributedSemaphore(redis, 'a}{b:c', { limit: 1, prefix });
+    const pa = await a.acquire();
+    const pb = await b.tryAcquire();
+    expect(pb).toBeDefined();
+    await pa.release();
+    await pb?.release();
+  });
+
+  test('many waiters in one process share one subscription', async () => {
+    const semaphore = fresh(1);
+    const held = await semaphore.acquire();
+    const queued = Array.from({ length: 50 }, () => semaphore.acquire());
+    await waiters(semaphore, 50);
+    const channel = `${prefix}:sem:{${encodeURIComponent(semaphore.name)}}:wake`;
+    const [, subscribers] = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+    expect(subscribers).toBe(1);
+    await held.release();
+    for (const next of queued) await (await next).release();
+  });
+});
+
+describe('a holder cut off from Redis', () => {
+  let proxy: TcpProxy;
+  let cutOff: Redis;
+
+  beforeAll(async () => {
+    proxy = await TcpProxy.start(new URL(redisUrl()));
+    cutOff = new Redis(proxy.url, { maxRetriesPerRequest: null });
+  });
+
+  afterAll(async () => {
+    cutOff.disconnect();
+    await proxy.close();
+  });
+
+  test('loses its permit (PermitLostError) when it cannot renew for longer than the lease; the permits go to others', async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    const holder = new DistributedSemaphore(cutOff, name, { limit: 1, leaseMs: 600, prefix });
+    const permit = await holder.acquire();
+    const other = new DistributedSemaphore(redis, name, { limit: 1, leaseMs: 600, prefix });
+    const lost = new Promise<unknown>((resolve) =>
+      permit.lost.addEventListener('abort', () => resolve(permit.lost.reason)),
+    );
+
+    proxy.freeze(); // packets stop flowing; the connection stays open
+
+    expect(await lost).toBeInstanceOf(PermitLostError);
+    const next = await other.acquire({ timeoutMs: 5000 });
+    expect(next.token).toBeGreaterThan(permit.token);
+    proxy.thaw();
+    expect(await permit.release()).toBe(false); // it was not holding it any more
+    await next.release();
+  });
+});

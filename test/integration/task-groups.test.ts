@@ -1,0 +1,255 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Producer, type TaskGroup } from 'taskfleet/producer';
+import {
+  DataTooLargeError,
+  DuplicateGroupError,
+  GroupFailedError,
+  GroupNotOpenError,
+  TaskDataError,
+  TaskFailedError,
+  UnknownTaskError,
+} from 'taskfleet/shared';
+import { describe, expect, test } from 'vitest';
+import { GroupClient } from '../../producer/group-client.ts';
+import { resolveProducerOptions } from '../../producer/options.ts';
+import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
+import { useFleet } from '../helpers/use-fleet.ts';
+
+const t = useFleet('groups', { workers: 2, options: { concurrency: 4 } });
+
+const entered = (tg: TaskGroup, index: number) => (e: { kind: string; group?: unknown; index?: unknown }) =>
+  e.kind === 'entered' && e.group === tg.id && e.index === index;
+
+describe('results', () => {
+  test('come back in creation order, like gather', async () => {
+    const results = await t.producer.taskGroup({}, (tg) => {
+      for (let i = 0; i < 200; i++) tg.createTask('echo', { i });
+    });
+    expect(results).toEqual(Array.from({ length: 200 }, (_, i) => ({ i })));
+  });
+
+  test('ran on more than one worker process', async () => {
+    const tg = t.producer.taskGroup();
+    for (let i = 0; i < 100; i++) tg.createTask('echo', i);
+    await tg.wait();
+    const pids = new Set(
+      t.fleet.events.filter((e) => e.kind === 'entered' && e.group === tg.id).map((e) => e.pid),
+    );
+    expect(pids.size).toBe(2);
+  });
+
+  test('await using: leaving the block waits for every task', async () => {
+    let tg: TaskGroup | undefined;
+    {
+      await using group = t.producer.taskGroup();
+      tg = group;
+      group.createTask('sleep', { ms: 50, value: 'late' });
+    }
+    const status = await tg.status();
+    expect(status.state).toBe('succeeded');
+    expect(status.counts).toMatchObject({ total: 1, succeeded: 1, running: 0, pending: 0 });
+  });
+});
+
+describe('late tasks', () => {
+  test('the producer adds a task after others have run', async () => {
+    const tg = t.producer.taskGroup();
+    const first = tg.createTask('echo', 'first');
+    await t.fleet.waitFor(entered(tg, first.index));
+    const late = tg.createTask('echo', 'late');
+    expect(late.index).toBe(1);
+    expect(await tg.wait()).toEqual(['first', 'late']);
+  });
+
+  test('a running task adds a sibling to its own group', async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('addSibling', { name: 'echo', data: 'from a task' });
+    tg.createTask('echo', 'from the producer');
+    // The sibling is created after the producer's two tasks, so it comes third.
+    expect(await tg.wait()).toEqual([2, 'from the producer', 'from a task']);
+  });
+
+  test("a producer's unsent tasks move down when a running task takes the next index", async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('sleep', { ms: 1, value: 'a' });
+    await tg.drain();
+    const sibling = new GroupClient(
+      resolveProducerOptions({ connection: redisUrl(), queue: t.queue }),
+      'test',
+    );
+    try {
+      // What ctx.createTask does on a worker, while the producer is about to send its next task.
+      const taken = await sibling.send(tg, [{ name: 'echo', data: 'sibling', options: undefined }]);
+      expect(taken).toBe(1);
+      const next = tg.createTask('echo', 'b');
+      expect(next.index).toBe(1); // provisional
+      await tg.drain();
+      expect(next.index).toBe(2);
+      expect(next.id).toBe(`${tg.id}.${tg.epoch}.2`);
+      expect(await tg.wait()).toEqual(['a', 'sibling', 'b']);
+    } finally {
+      await sibling.close();
+    }
+  });
+});
+
+describe('policies and retries', () => {
+  test('all-settled reports every outcome and cancels nothing', async () => {
+    const tg = t.producer.taskGroup({ policy: 'all-settled' });
+    tg.createTask('echo', 1);
+    tg.createTask('fail', { message: 'nope' });
+    tg.createTask('sleep', { ms: 100, value: 3 });
+    const outcomes = await tg.wait();
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 1 });
+    expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 3 });
+    const failure = outcomes[1];
+    if (failure?.status !== 'rejected') throw new Error('expected a rejection');
+    expect(failure.reason).toBeInstanceOf(TaskFailedError);
+    expect(failure.reason).toMatchObject({
+      code: 'TASK_FAILED',
+      message: 'nope',
+      task: { index: 1, taskName: 'fail' },
+    });
+    expect(failure.reason.remote).toMatchObject({ name: 'Error', code: 'E_TEST' });
+    expect(failure.reason.stack).toContain('tasks.ts');
+    expect((await tg.status()).state).toBe('failed');
+  });
+
+  test('only the last attempt’s failure counts: a retried task that then succeeds does not fail the group', async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('flaky', { failOn: [1], value: 'second time' }, { attempts: 2 });
+    expect(await tg.wait()).toEqual(['second time']);
+    expect(t.fleet.count((e) => e.kind === 'attempt' && e.group === tg.id)).toBe(2);
+  });
+
+  test('a task that fails every attempt fails the group once', async () => {
+    const tg = t.producer.taskGroup();
+    const ref = tg.createTask('flaky', { failOn: [1, 2, 3] }, { attempts: 3, backoff: 10 });
+    const error = await tg.wait().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GroupFailedError);
+    expect((error as GroupFailedError).errors).toHaveLength(1);
+    expect((error as GroupFailedError).errors[0]?.message).toBe('failed attempt 3');
+    const bull = new Queue(t.queue, { connection: { url: redisUrl() }, prefix: 'taskfleet' });
+    const job = await bull.getJob(ref.id);
+    expect(await job?.getState()).toBe('failed');
+    expect(job?.attemptsMade).toBe(3);
+    await bull.close();
+  });
+});
+
+describe('bad input', () => {
+  test('data JSON cannot carry is refused at createTask; what was accepted still runs', async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('echo', 'kept');
+    expect(() => tg.createTask('echo', { f: () => 1 })).toThrow(TaskDataError);
+    expect(() => tg.createTask('echo', { n: 10n })).toThrow(TaskDataError);
+    expect(() => tg.createTask('echo', { when: new Map() })).toThrow(/Map/);
+    expect(() => tg.createTask('echo', Number.NaN)).toThrow(TaskDataError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => tg.createTask('echo', cyclic)).toThrow(TaskDataError);
+    expect(() => tg.createTask('', 1)).toThrow(/task name/);
+    expect(await tg.wait()).toEqual(['kept']);
+  });
+
+  test('data over the size limit is refused with DataTooLargeError (a RangeError)', async () => {
+    const small = new Producer({ connection: redisUrl(), queue: t.queue, maxDataBytes: 1000 });
+    try {
+      const tg = small.taskGroup();
+      tg.createTask('echo', 'x'.repeat(900));
+      const error = (() => {
+        try {
+          tg.createTask('echo', 'é'.repeat(600)); // 1200 bytes of UTF-8
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(DataTooLargeError);
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ code: 'DATA_TOO_LARGE', bytes: 1202, limit: 1000 });
+      expect(await tg.wait()).toEqual(['x'.repeat(900)]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('an unknown task name fails at createTask when the producer declares its tasks', async () => {
+    const strict = new Producer({ connection: redisUrl(), queue: t.queue, tasks: ['echo'] });
+    try {
+      const tg = strict.taskGroup();
+      expect(() => tg.createTask('ecko', 1)).toThrow(UnknownTaskError);
+      expect(() => tg.createTask('ecko', 1)).toThrow('Unknown task `ecko` (known: echo)');
+      tg.createTask('echo', 1);
+      expect(await tg.wait()).toEqual([1]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test('an unknown task name fails its task on the worker, clearly, without retries', async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('no-such-task', 1, { attempts: 3 });
+    const error = (await tg.wait().catch((e: unknown) => e)) as GroupFailedError;
+    expect(error).toBeInstanceOf(GroupFailedError);
+    expect(error.errors[0]?.remote).toMatchObject({ name: 'UnknownTaskError', code: 'UNKNOWN_TASK' });
+    expect(error.errors[0]?.message).toMatch(/^Unknown task `no-such-task` \(known: .*echo/);
+  });
+
+  test('a result JSON cannot carry fails the task', async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('badResult');
+    const error = (await tg.wait().catch((e: unknown) => e)) as GroupFailedError;
+    expect(error.errors[0]?.remote.code).toBe('TASK_DATA_INVALID');
+  });
+
+  test('a group id already in use is refused; the existing group is untouched', async () => {
+    const first = t.producer.taskGroup({ id: `dup-${t.queue}` });
+    first.createTask('echo', 'first');
+    await first.ready();
+    const second = t.producer.taskGroup({ id: `dup-${t.queue}` });
+    await expect(second.ready()).rejects.toBeInstanceOf(DuplicateGroupError);
+    expect(() => second.createTask('echo', 'second')).toThrow(DuplicateGroupError);
+    await expect(second.wait()).rejects.toMatchObject({ code: 'DUPLICATE_GROUP' });
+    expect(await first.wait()).toEqual(['first']);
+  });
+
+  test('bad options name the option and the value', async () => {
+    expect(() => t.producer.taskGroup({ id: 'has space' })).toThrow(/Invalid `id`: expected a group id/);
+    expect(() => t.producer.taskGroup({ deadlineMs: 0 })).toThrow(RangeError);
+    expect(() => t.producer.taskGroup({ deadlineMs: 0 })).toThrow(
+      'Invalid `deadlineMs`: expected an integer from 1 and up, got `0` (number)',
+    );
+    expect(() => t.producer.taskGroup({ policy: 'first-wins' as 'fail-fast' })).toThrow(/policy/);
+    const tg = t.producer.taskGroup();
+    expect(() => tg.createTask('echo', 1, { attempts: 0 })).toThrow(RangeError);
+    expect(() => tg.createTask('echo', 1, { retries: 2 } as object)).toThrow(
+      'Unknown option `retries` in task options',
+    );
+    await tg.wait();
+  });
+
+  test('a stopped group refuses new tasks', async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('block');
+    await tg.cancel('enough');
+    expect(() => tg.createTask('echo', 1)).toThrow(GroupNotOpenError);
+    await expect(tg.wait()).rejects.toMatchObject({ code: 'GROUP_CANCELLED' });
+  });
+});
+
+describe('producer', () => {
+  test('ready() resolves once its connection is up, named for CLIENT LIST', async () => {
+    const queue = uniqueQueue('ready');
+    const producer = new Producer({ connection: redisUrl(), queue });
+    const admin = new Redis(redisUrl());
+    try {
+      await producer.ready();
+      expect(await admin.client('LIST')).toContain(`name=taskfleet:${queue}:producer `);
+    } finally {
+      await producer.close();
+      await admin.quit();
+    }
+  });
+});

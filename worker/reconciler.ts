@@ -1,0 +1,112 @@
+import type { GroupClient } from '../producer/group-client.ts';
+import { cancelReason } from '../shared/cancel-reason.ts';
+import { serializeError, TaskLostError } from '../shared/errors.ts';
+import { isActive, isFinal } from '../shared/group-protocol/group-state.ts';
+import { parseTaskJobId, taskJobId } from '../shared/keys.ts';
+import { encodeError } from '../shared/task-codec.ts';
+
+const SLICE = 1000;
+
+/**
+ * Drives a stuck group to its end. A task can lose its BullMQ job without an outcome reaching the
+ * group: BullMQ failed it for stalling too often (its worker kept dying), someone removed the job, or a
+ * process died between allocating a task and adding its job. Such a task is settled as failed with
+ * TaskLostError (or, in a group already stopping, as cancelled), so the group can finish.
+ */
+export class Reconciler {
+  readonly #client: GroupClient;
+
+  constructor(client: GroupClient) {
+    this.#client = client;
+  }
+
+  /** Returns how many lost tasks it settled. */
+  async reconcile(groupId: string): Promise<number> {
+    const { scripts } = this.#client;
+    const status = await scripts.status(groupId);
+    if (status === undefined || isFinal(status.state)) return 0;
+    const running = new Set(Object.keys(await scripts.running(groupId)).map(Number));
+    const candidates = [...running];
+    if (isActive(status.state)) {
+      for (let from = 0; from < status.counts.total; from += SLICE) {
+        const raws = await scripts.outcomes(groupId, from, Math.min(SLICE, status.counts.total - from));
+        raws.forEach((raw, k) => {
+          if (raw === null && !running.has(from + k)) candidates.push(from + k);
+        });
+      }
+    }
+    let settled = 0;
+    for (let from = 0; from < candidates.length; from += SLICE) {
+      for (const lost of await this.#lostJobs(groupId, status.epoch, candidates.slice(from, from + SLICE))) {
+        settled += await this.#settleLost(groupId, lost.index, lost.name, lost.why, isActive(status.state));
+      }
+    }
+    return settled;
+  }
+
+  /** Checks one task by its job id (after BullMQ failed the job on its own). */
+  async checkJob(jobId: string): Promise<void> {
+    const place = parseTaskJobId(jobId);
+    if (place === undefined) return;
+    const { groupId, epoch, index } = place;
+    const state = await this.#client.scripts.state(groupId);
+    if (state === undefined || isFinal(state)) return;
+    for (const lost of await this.#lostJobs(groupId, epoch, [index])) {
+      await this.#settleLost(groupId, lost.index, lost.name, lost.why, isActive(state));
+    }
+  }
+
+  async #lostJobs(groupId: string, epoch: string, indexes: readonly number[]) {
+    const pipeline = this.#client.redis.pipeline();
+    for (const index of indexes) {
+      pipeline.hmget(
+        this.#client.keys.job(taskJobId(groupId, epoch, index)),
+        'name',
+        'finishedOn',
+        'failedReason',
+      );
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const lost: { index: number; name: string; why: string }[] = [];
+    indexes.forEach((index, k) => {
+      const [name, finishedOn, failedReason] = (replies[k]?.[1] ?? []) as (string | null)[];
+      if (name === null || name === undefined)
+        lost.push({ index, name: '', why: 'its job no longer exists' });
+      else if (finishedOn !== null && finishedOn !== undefined) {
+        lost.push({
+          index,
+          name,
+          why: `BullMQ finished its job without an outcome: ${failedReason ?? 'completed'}`,
+        });
+      }
+    });
+    return lost;
+  }
+
+  async #settleLost(
+    groupId: string,
+    index: number,
+    name: string,
+    why: string,
+    active: boolean,
+  ): Promise<number> {
+    const { scripts } = this.#client;
+    if (!active)
+      return (await scripts.finishTask(groupId, index, 'release', '', undefined)).recorded === 1 ? 1 : 0;
+    const error = new TaskLostError(`task ${index} was lost: ${why}`);
+    const failReason = cancelReason('failure', error.message, {
+      groupId,
+      index,
+      taskId: '',
+      taskName: name,
+    });
+    const result = await scripts.finishTask(
+      groupId,
+      index,
+      'err',
+      encodeError(serializeError(error), name),
+      failReason,
+    );
+    return result.recorded === 1 ? 1 : 0;
+  }
+}
