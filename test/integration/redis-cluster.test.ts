@@ -7,6 +7,7 @@ import { type RedisCluster, startRedisCluster } from '../../infra/redis-cluster.
 import { QueueKeys, semaphoreKeys } from '../../shared/keys.ts';
 import { Fleet, type FleetOptions } from '../fleet/fleet.ts';
 import type { FleetEvent } from '../fleet/report.ts';
+import { runCli } from '../helpers/cli.ts';
 import { runScript } from '../helpers/processes.ts';
 import { uniqueQueue } from '../helpers/queues.ts';
 import { eventOf as of } from '../helpers/use-fleet.ts';
@@ -102,6 +103,19 @@ describe('task groups and cancellation on a cluster', () => {
     const slot = await admin.cluster('KEYSLOT', t.prefix);
     for (const key of [keys.group(tg.id).meta, keys.groups, keys.job(`${tg.id}.${tg.epoch}.0`)])
       expect(await admin.cluster('KEYSLOT', key)).toBe(slot);
+  });
+
+  test('the CLI takes the cluster as a redis+cluster:// URL, and refuses a prefix without a hash tag', async () => {
+    const tg = t.producer.taskGroup();
+    tg.createTask('echo', 'hi');
+    await tg.wait();
+    const target = ['--redis', cluster.url, '--queue', t.queue];
+    const shown = await runCli(['status', tg.id, '--json', ...target, '--prefix', t.prefix]);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: tg.id, state: 'succeeded' });
+    const refused = await runCli(['groups', ...target, '--prefix', 'taskfleet']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/hash tag, such as `\{taskfleet\}`/);
   });
 
   test('fail-fast: a failure cancels running siblings on other processes; queued ones never start', async () => {
