@@ -29,13 +29,25 @@ export function parseClusterUrl(url: string): ClusterConnection | undefined {
     if (node === null || port < 1 || port > 65_535) return undefined;
     nodes.push({ host: node[1] ?? '', port });
   }
+  const username = decode(user);
+  const secret = password === undefined ? undefined : decode(password);
+  if (username === undefined || (password !== undefined && secret === undefined)) return undefined;
   const auth = {
-    ...(user === '' ? {} : { username: decodeURIComponent(user) }),
-    ...(password === undefined ? {} : { password: decodeURIComponent(password) }),
+    ...(username === '' ? {} : { username }),
+    ...(secret === undefined ? {} : { password: secret }),
   };
   return Object.keys(auth).length === 0
     ? { cluster: nodes }
     : { cluster: nodes, options: { redisOptions: auth } };
+}
+
+/** Percent-decoding that answers undefined for a malformed escape instead of throwing. */
+function decode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 export function isClusterConnection(value: unknown): value is ClusterConnection {

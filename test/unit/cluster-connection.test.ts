@@ -26,6 +26,7 @@ describe('redis+cluster:// URLs', () => {
     'redis+cluster://h1:0',
     'redis+cluster://h1:7000,',
     'redis+cluster://h1:99999',
+    'redis+cluster://u:%E0%A4%A@h1:7000',
   ])('%s is refused', (url) => {
     expect(parseClusterUrl(url)).toBeUndefined();
     expect(() => new Producer({ connection: url, queue: 'q', prefix: '{tf}' })).toThrow(InvalidArgumentError);
