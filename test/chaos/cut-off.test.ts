@@ -109,4 +109,33 @@ describe('a worker cut off from Redis for longer than its permit lease', () => {
     expect(admissions.insideNow).toBe(0);
     expect(await semaphore.status()).toMatchObject({ used: 0, holders: [] });
   });
+
+  test('a lone DistributedSemaphore holder cut off gives its permit up a margin before anyone else can get it', async () => {
+    const leaseMs = 1000;
+    const name = `lone-${randomUUID().slice(0, 6)}`;
+    const cut = new Redis(proxy.url, { maxRetriesPerRequest: null });
+    try {
+      const holder = new DistributedSemaphore(cut, name, { limit: 1, leaseMs, prefix });
+      const other = new DistributedSemaphore(redis, name, { limit: 1, leaseMs, prefix });
+      const permit = await holder.acquire();
+      let lostAt = Number.POSITIVE_INFINITY;
+      permit.lost.addEventListener('abort', () => {
+        lostAt = performance.now();
+      });
+
+      proxy.freeze();
+      const next = await other.acquire({ timeoutMs: 5000 });
+      const grantedAt = performance.now();
+      proxy.thaw();
+
+      // The margin is a tenth of the lease: half of it is left even on a busy machine.
+      expect(grantedAt - lostAt).toBeGreaterThanOrEqual(leaseMs / 20);
+      expect(permit.lost.reason).toMatchObject({ code: 'PERMIT_LOST' });
+      expect(await permit.release()).toBe(false); // Redis had given it to `other`
+      await next.release();
+    } finally {
+      proxy.thaw();
+      cut.disconnect();
+    }
+  });
 });
