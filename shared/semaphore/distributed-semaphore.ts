@@ -332,11 +332,19 @@ export class DistributedSemaphore {
   }
 
   #hold(id: string, permits: number, token: number, grantedAt: number): Permit {
-    const permit = new HeldPermit(this.name, id, permits, token, grantedAt, async () => {
-      this.#held.delete(id);
-      this.#stopIfIdle();
-      return this.#releases.submit(id);
-    });
+    const permit = new HeldPermit(
+      this.name,
+      id,
+      permits,
+      token,
+      grantedAt,
+      this.#options.leaseMs,
+      async () => {
+        this.#held.delete(id);
+        this.#stopIfIdle();
+        return this.#releases.submit(id);
+      },
+    );
     this.#held.set(id, permit);
     this.#startHeartbeat();
     return permit;
@@ -417,7 +425,6 @@ export class DistributedSemaphore {
 
   /** Heartbeat: renews held leases and waiter entries; learns of grants whose wake was missed. */
   async #renew(): Promise<void> {
-    this.#checkLeases();
     if (this.#renewing) return;
     const holders = [...this.#held.keys()];
     const waiters = [...this.#waiters.keys()];
@@ -443,19 +450,9 @@ export class DistributedSemaphore {
       }
       this.#scheduleExpiryCheck(reply.msToNextExpiry);
     } catch {
-      // Redis unreachable: leases are checked against the local clock below and at the next beat.
+      // Redis unreachable: each permit's own timer gives it up before its lease can run out in Redis.
     } finally {
       this.#renewing = false;
-    }
-  }
-
-  #checkLeases(): void {
-    for (const permit of this.#held.values()) {
-      if (permit.overdue(this.#options.leaseMs)) {
-        permit.lose(
-          `its lease (${this.#options.leaseMs} ms) could not be renewed: Redis did not answer in time`,
-        );
-      }
     }
   }
 }
@@ -468,7 +465,10 @@ class HeldPermit implements Permit {
   /** Made when someone looks at `lost` (or when it is lost): most permits are never watched. */
   #lost: AbortController | undefined;
   readonly #release: () => Promise<boolean>;
+  readonly #leaseMs: number;
   #renewedAt: number;
+  /** Fires when the lease may run out in Redis soon, unless a renewal moves it on. */
+  #lossTimer: NodeJS.Timeout | undefined;
   #released = false;
 
   constructor(
@@ -477,14 +477,17 @@ class HeldPermit implements Permit {
     permits: number,
     token: number,
     grantedAt: number,
+    leaseMs: number,
     release: () => Promise<boolean>,
   ) {
     this.#renewedAt = grantedAt;
+    this.#leaseMs = leaseMs;
     this.semaphore = semaphore;
     this.id = id;
     this.permits = permits;
     this.token = token;
     this.#release = release;
+    this.#armLossTimer();
   }
 
   get lost(): AbortSignal {
@@ -495,18 +498,11 @@ class HeldPermit implements Permit {
   /** `at`: when the renewal was sent; Redis extended the lease no earlier than that. */
   renewed(at: number): void {
     this.#renewedAt = Math.max(this.#renewedAt, at);
-  }
-
-  /**
-   * Past its lease by the local clock, with a margin: a holder gives up slightly before Redis can let
-   * someone else in, so two holders never both believe they hold the permits.
-   */
-  overdue(leaseMs: number): boolean {
-    const margin = Math.min(1000, leaseMs / 10);
-    return !this.lost.aborted && performance.now() - this.#renewedAt >= leaseMs - margin;
+    this.#armLossTimer();
   }
 
   lose(why: string): void {
+    clearTimeout(this.#lossTimer);
     this.#lost ??= new AbortController();
     if (!this.#lost.signal.aborted) this.#lost.abort(new PermitLostError(this.semaphore, why));
   }
@@ -514,10 +510,29 @@ class HeldPermit implements Permit {
   async release(): Promise<boolean> {
     if (this.#released) return false;
     this.#released = true;
+    clearTimeout(this.#lossTimer);
     return this.#release();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
+  }
+
+  /**
+   * A holder gives up a margin before its lease can run out in Redis (by the local clock), so two
+   * holders never both believe they hold the permits. A timer of its own, not the renewal beat: beats
+   * come every leaseMs / 3, and the third one after the last renewal lands right at the lease's end.
+   */
+  #armLossTimer(): void {
+    clearTimeout(this.#lossTimer);
+    if (this.#released || this.#lost?.signal.aborted === true) return;
+    const margin = Math.min(1000, this.#leaseMs / 10);
+    const dueIn = this.#renewedAt + this.#leaseMs - margin - performance.now();
+    this.#lossTimer = setTimeout(
+      () => this.lose(`its lease (${this.#leaseMs} ms) could not be renewed: Redis did not answer in time`),
+      Math.max(0, dueIn),
+    );
+    // Holding a permit does not keep a process alive (see the heartbeat).
+    this.#lossTimer.unref();
   }
 }
