@@ -121,6 +121,8 @@ interface Waiter {
   readonly id: string;
   readonly permits: number;
   readonly settle: (token: number) => void;
+  /** When its entry was last sent to Redis (queued or renewed): a grant's lease runs from there. */
+  renewedAt: number;
 }
 
 /**
@@ -204,11 +206,13 @@ export class DistributedSemaphore {
     const granted = new Promise<number>((resolve) => {
       settle = resolve;
     });
-    this.#waiters.set(id, { id, permits, settle });
+    const waiter: Waiter = { id, permits, settle, renewedAt: 0 };
+    this.#waiters.set(id, waiter);
     try {
       // Listening before queueing: a wake cannot slip between the two.
       await this.#listen();
       const sentAt = performance.now();
+      waiter.renewedAt = sentAt;
       const reply = await this.#acquires.submit({ id, permits, wait: true });
       if ('limit' in reply) span.setAttribute(Attr.semaphoreLimit, reply.limit);
       if (reply.kind === 'queued') {
@@ -217,8 +221,8 @@ export class DistributedSemaphore {
         this.#startHeartbeat();
         this.#scheduleExpiryCheck(reply.msToNextExpiry);
         const token = await this.#waitForGrant(id, granted, signal, timeoutMs);
-        // Granted at most one pub/sub trip ago; the lease margin covers that.
-        return this.#hold(id, permits, token, performance.now());
+        // Redis let the lease run from the entry's last renewal (a dead waiter gets no fresh lease).
+        return this.#hold(id, permits, token, waiter.renewedAt);
       }
       span.setAttribute(Attr.semaphoreQueuePosition, 0);
       return this.#hold(id, permits, this.#grantedToken(reply, permits), sentAt);
@@ -444,9 +448,14 @@ export class DistributedSemaphore {
         const state = reply.waiting[k] ?? 0;
         const waiter = this.#waiters.get(id);
         if (waiter === undefined) continue;
+        // Queued still, or granted: either way Redis counts its lease from this renewal.
+        if (state >= 0) waiter.renewedAt = sentAt;
         if (state > 0) waiter.settle(state);
         // Its entry ran out (this process was stalled): queue again, at the back.
-        else if (state === -1) await this.#acquires.submit({ id, permits: waiter.permits, wait: true });
+        else if (state === -1) {
+          waiter.renewedAt = performance.now();
+          await this.#acquires.submit({ id, permits: waiter.permits, wait: true });
+        }
       }
       this.#scheduleExpiryCheck(reply.msToNextExpiry);
     } catch {

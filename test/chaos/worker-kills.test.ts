@@ -14,8 +14,8 @@ const CHAOS_TASKS = new URL('../fleet/chaos-tasks.ts', import.meta.url).href;
 const ROUNDS = 20;
 const TASKS = 200;
 /** The fleet-wide limit `x` every task holds a permit of: fewer permits than slots, so tasks queue. */
-const LIMIT = 4;
-const LEASE_MS = 1500;
+const LIMIT = 6;
+const LEASE_MS = 1000;
 const prefix = `chaos-kill-${randomUUID().slice(0, 6)}`;
 const keys = `${prefix}:check`;
 const counter = admissionKeys(keys);
@@ -70,7 +70,7 @@ describe('SIGKILL a random worker mid-task, round after round', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const tg = t.producer.taskGroup({ name: `round ${round}` });
       for (let i = 0; i < TASKS; i++)
-        tg.createTask('work', { keys, limit: LIMIT, holdMs: 5 + ((i * 7) % 20) });
+        tg.createTask('work', { keys, limit: LIMIT, holdMs: 2 + ((i * 7) % 10) });
       await tg.close();
       groups.push(tg);
       // Mid-run: once a random share of the group has started, at the victim's next task start.
