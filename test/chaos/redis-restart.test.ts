@@ -38,6 +38,7 @@ async function start(args: readonly string[]): Promise<Setup> {
   const partial: Partial<Setup> = { server };
   setup = partial as Setup;
   partial.redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  partial.redis.on('error', () => undefined); // the restart resets it; it reconnects by itself
   const queue = uniqueQueue('chaos-restart');
   partial.fleet = await Fleet.start({
     redisUrl: server.url,

@@ -14,6 +14,7 @@ const direct = (): Redis => {
   redis ??= new Redis(process.env.TASKFLEET_CHAOS_REDIS ?? process.env.TASKFLEET_TEST_REDIS ?? '', {
     maxRetriesPerRequest: null,
   });
+  redis.on('error', () => undefined); // reconnects by itself (a Redis restart); commands wait for it
   return redis;
 };
 
