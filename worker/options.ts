@@ -45,7 +45,8 @@ export interface FleetWorkerOptions {
   readonly permitLeaseMs?: number;
   /**
    * Tasks that may wait — for a child group, a global permit or their group's turn — without holding a
-   * concurrency slot, at most (default 4 × concurrency). Past it, a waiting task keeps its slot.
+   * concurrency slot, at most (default 4 × concurrency). Past it, a task waiting for a child group keeps
+   * its slot, and while this many wait for permits the worker takes no new job. 0: never park.
    */
   readonly maxParked?: number;
   /** On close(), running tasks get this long before their signal aborts and they go back to the queue. Default 10 s. */

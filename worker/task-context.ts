@@ -136,7 +136,10 @@ function taskSemaphore(
     acquire: async (options = {}) => {
       const signal =
         options.signal === undefined ? attempt.signal : AbortSignal.any([options.signal, attempt.signal]);
-      const permit = await deps.slots.park(attempt.holder, semaphore.acquire({ ...options, signal }));
+      const permit = await deps.slots.parkForPermit(
+        attempt.holder,
+        semaphore.acquire({ ...options, signal }),
+      );
       return attempt.permits.add(permit);
     },
     tryAcquire: async (options) => {

@@ -157,14 +157,16 @@ export class TaskRunner {
       // order, so two tasks never wait on each other. Waiting for a fleet-wide permit parks the slot.
       if (task.maxConcurrency !== undefined) {
         run.permits.add(
-          await slots.park(
+          await slots.parkForPermit(
             run.holder,
             limits.forGroup(task.groupId, task.maxConcurrency).acquire({ signal }),
           ),
         );
       }
       for (const [name, n] of definition.limits) {
-        run.permits.add(await slots.park(run.holder, limits.semaphore(name).acquire({ permits: n, signal })));
+        run.permits.add(
+          await slots.parkForPermit(run.holder, limits.semaphore(name).acquire({ permits: n, signal })),
+        );
       }
       for (const [limit, n] of definition.local) {
         const semaphore = this.#deps.localLimits.get(limit);

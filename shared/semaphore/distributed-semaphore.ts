@@ -121,6 +121,8 @@ interface Waiter {
   readonly id: string;
   readonly permits: number;
   readonly settle: (token: number) => void;
+  /** When its entry was last sent to Redis (queued or renewed): a grant's lease runs from there. */
+  renewedAt: number;
 }
 
 /**
@@ -204,11 +206,13 @@ export class DistributedSemaphore {
     const granted = new Promise<number>((resolve) => {
       settle = resolve;
     });
-    this.#waiters.set(id, { id, permits, settle });
+    const waiter: Waiter = { id, permits, settle, renewedAt: 0 };
+    this.#waiters.set(id, waiter);
     try {
       // Listening before queueing: a wake cannot slip between the two.
       await this.#listen();
       const sentAt = performance.now();
+      waiter.renewedAt = sentAt;
       const reply = await this.#acquires.submit({ id, permits, wait: true });
       if ('limit' in reply) span.setAttribute(Attr.semaphoreLimit, reply.limit);
       if (reply.kind === 'queued') {
@@ -217,8 +221,8 @@ export class DistributedSemaphore {
         this.#startHeartbeat();
         this.#scheduleExpiryCheck(reply.msToNextExpiry);
         const token = await this.#waitForGrant(id, granted, signal, timeoutMs);
-        // Granted at most one pub/sub trip ago; the lease margin covers that.
-        return this.#hold(id, permits, token, performance.now());
+        // Redis let the lease run from the entry's last renewal (a dead waiter gets no fresh lease).
+        return this.#hold(id, permits, token, waiter.renewedAt);
       }
       span.setAttribute(Attr.semaphoreQueuePosition, 0);
       return this.#hold(id, permits, this.#grantedToken(reply, permits), sentAt);
@@ -332,11 +336,19 @@ export class DistributedSemaphore {
   }
 
   #hold(id: string, permits: number, token: number, grantedAt: number): Permit {
-    const permit = new HeldPermit(this.name, id, permits, token, grantedAt, async () => {
-      this.#held.delete(id);
-      this.#stopIfIdle();
-      return this.#releases.submit(id);
-    });
+    const permit = new HeldPermit(
+      this.name,
+      id,
+      permits,
+      token,
+      grantedAt,
+      this.#options.leaseMs,
+      async () => {
+        this.#held.delete(id);
+        this.#stopIfIdle();
+        return this.#releases.submit(id);
+      },
+    );
     this.#held.set(id, permit);
     this.#startHeartbeat();
     return permit;
@@ -417,7 +429,6 @@ export class DistributedSemaphore {
 
   /** Heartbeat: renews held leases and waiter entries; learns of grants whose wake was missed. */
   async #renew(): Promise<void> {
-    this.#checkLeases();
     if (this.#renewing) return;
     const holders = [...this.#held.keys()];
     const waiters = [...this.#waiters.keys()];
@@ -437,25 +448,20 @@ export class DistributedSemaphore {
         const state = reply.waiting[k] ?? 0;
         const waiter = this.#waiters.get(id);
         if (waiter === undefined) continue;
+        // Queued still, or granted: either way Redis counts its lease from this renewal.
+        if (state >= 0) waiter.renewedAt = sentAt;
         if (state > 0) waiter.settle(state);
         // Its entry ran out (this process was stalled): queue again, at the back.
-        else if (state === -1) await this.#acquires.submit({ id, permits: waiter.permits, wait: true });
+        else if (state === -1) {
+          waiter.renewedAt = performance.now();
+          await this.#acquires.submit({ id, permits: waiter.permits, wait: true });
+        }
       }
       this.#scheduleExpiryCheck(reply.msToNextExpiry);
     } catch {
-      // Redis unreachable: leases are checked against the local clock below and at the next beat.
+      // Redis unreachable: each permit's own timer gives it up before its lease can run out in Redis.
     } finally {
       this.#renewing = false;
-    }
-  }
-
-  #checkLeases(): void {
-    for (const permit of this.#held.values()) {
-      if (permit.overdue(this.#options.leaseMs)) {
-        permit.lose(
-          `its lease (${this.#options.leaseMs} ms) could not be renewed: RedisClient did not answer in time`,
-        );
-      }
     }
   }
 }
@@ -468,7 +474,10 @@ class HeldPermit implements Permit {
   /** Made when someone looks at `lost` (or when it is lost): most permits are never watched. */
   #lost: AbortController | undefined;
   readonly #release: () => Promise<boolean>;
+  readonly #leaseMs: number;
   #renewedAt: number;
+  /** Fires when the lease may run out in Redis soon, unless a renewal moves it on. */
+  #lossTimer: NodeJS.Timeout | undefined;
   #released = false;
 
   constructor(
@@ -477,14 +486,17 @@ class HeldPermit implements Permit {
     permits: number,
     token: number,
     grantedAt: number,
+    leaseMs: number,
     release: () => Promise<boolean>,
   ) {
     this.#renewedAt = grantedAt;
+    this.#leaseMs = leaseMs;
     this.semaphore = semaphore;
     this.id = id;
     this.permits = permits;
     this.token = token;
     this.#release = release;
+    this.#armLossTimer();
   }
 
   get lost(): AbortSignal {
@@ -495,18 +507,11 @@ class HeldPermit implements Permit {
   /** `at`: when the renewal was sent; Redis extended the lease no earlier than that. */
   renewed(at: number): void {
     this.#renewedAt = Math.max(this.#renewedAt, at);
-  }
-
-  /**
-   * Past its lease by the local clock, with a margin: a holder gives up slightly before Redis can let
-   * someone else in, so two holders never both believe they hold the permits.
-   */
-  overdue(leaseMs: number): boolean {
-    const margin = Math.min(1000, leaseMs / 10);
-    return !this.lost.aborted && performance.now() - this.#renewedAt >= leaseMs - margin;
+    this.#armLossTimer();
   }
 
   lose(why: string): void {
+    clearTimeout(this.#lossTimer);
     this.#lost ??= new AbortController();
     if (!this.#lost.signal.aborted) this.#lost.abort(new PermitLostError(this.semaphore, why));
   }
@@ -514,10 +519,29 @@ class HeldPermit implements Permit {
   async release(): Promise<boolean> {
     if (this.#released) return false;
     this.#released = true;
+    clearTimeout(this.#lossTimer);
     return this.#release();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
+  }
+
+  /**
+   * A holder gives up a margin before its lease can run out in Redis (by the local clock), so two
+   * holders never both believe they hold the permits. A timer of its own, not the renewal beat: beats
+   * come every leaseMs / 3, and the third one after the last renewal lands right at the lease's end.
+   */
+  #armLossTimer(): void {
+    clearTimeout(this.#lossTimer);
+    if (this.#released || this.#lost?.signal.aborted === true) return;
+    const margin = Math.min(1000, this.#leaseMs / 10);
+    const dueIn = this.#renewedAt + this.#leaseMs - margin - performance.now();
+    this.#lossTimer = setTimeout(
+      () => this.lose(`its lease (${this.#leaseMs} ms) could not be renewed: Redis did not answer in time`),
+      Math.max(0, dueIn),
+    );
+    // Holding a permit does not keep a process alive (see the heartbeat).
+    this.#lossTimer.unref();
   }
 }

@@ -53,6 +53,8 @@ for i = 6, #ARGV do
   elseif not entry then
     result[#result + 1] = -1
   elseif string.sub(entry, 1, 1) == 'h' then
+    -- Granted while it waited (its wake may have been missed): its lease runs from this renewal.
+    rcall('ZADD', KEYS[2], now + leaseMs, id)
     result[#result + 1] = tonumber(string.match(entry, '^h %d+ (%d+)'))
   else
     local permits, lease, since, _, owner = string.match(entry, '^w (%d+) (%d+) (%d+) (%d+) (.*)$')

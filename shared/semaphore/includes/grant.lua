@@ -1,7 +1,8 @@
 --[[
   Hands permits to waiters, strictly in arrival order: the head of the queue is served first, and if it
   does not fit, nobody behind it is (a large request is never starved by small ones). A waiter whose
-  entry ran out (its process died while waiting) is dropped when it reaches the head. Each grant takes
+  entry ran out (its process died while waiting) is dropped when it reaches the head; a granted waiter's
+  lease ends when its entry would have. Each grant takes
   the next fencing token; the granted waiters hear it on the wake channel: "<id>=<token> ...".
   Grants that waited are summed in meta (waits, waitMs, waitMax) for the dashboard.
 
@@ -38,7 +39,9 @@ local function grant(k, now, used, limit, wakeChannel)
         rcall('HSET', k[1], 'waitMax', waited)
       end
       rcall('ZREM', k[4], head)
-      rcall('ZADD', k[2], now + tonumber(leaseMs), head)
+      -- The lease runs from the waiter's last renewal, not from now: a process that died while it
+      -- waited gets no fresh lease, so its permits are back within leaseMs of its last sign of life.
+      rcall('ZADD', k[2], math.min(tonumber(expiresAt), now + tonumber(leaseMs)), head)
       rcall('HSET', k[3], head, holderEntry(permits, token, now, leaseMs, owner))
       used = used + permits
       granted[#granted + 1] = head .. '=' .. token
