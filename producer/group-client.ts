@@ -71,6 +71,8 @@ export class GroupClient {
     this.redis.on('error', () => undefined); // retried by ioredis; commands report their own errors
     this.scripts = new GroupScripts(this.redis, this.keys);
     this.#queue = new Queue(options.queue, { connection: this.redis, prefix: options.prefix });
+    // Without a listener BullMQ prints the connection's errors, whose command may carry the password.
+    this.#queue.on('error', () => undefined);
     this.subscriber = new Subscriber(() =>
       createRedis(options.connection, {
         name: `taskfleet:${options.queue}:${role}:sub`,

@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /**
  * Secrets out of what taskfleet shows: a Redis URL's password (and a `?password=` parameter, which
  * ioredis also reads) becomes `***` wherever a URL is printed, put in an error, or recorded.
@@ -36,6 +38,15 @@ export function redactUrl(url: string): string {
 /** Any text (an error message, a value in a message) with the passwords of the URLs in it masked. */
 export function redactText(text: string): string {
   return text.replace(URL_PASSWORD, `$1${MASK}@`).replace(PASSWORD_PARAM, `$1${MASK}`);
+}
+
+/**
+ * What a log line may show of `details`: an error's stack (message included), redacted, and never its
+ * other properties: a Redis reply error carries its command's arguments, HELLO's or AUTH's password too.
+ */
+export function redactDetails(details: unknown): string {
+  if (details instanceof Error) return redactText(details.stack ?? `${details.name}: ${details.message}`);
+  return redactText(typeof details === 'string' ? details : inspect(details, { depth: 2 }));
 }
 
 /** Where a connection goes, for messages: a masked URL, a socket path, or host:port of ioredis options. */

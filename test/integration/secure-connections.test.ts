@@ -46,6 +46,9 @@ describe.each([
   const wrongPassword = `Wr0ng-${randomUUID()}`;
   /** Every text a user or an operator could see: the password must be in none of them. */
   const seen: string[] = [];
+  /** This process's console (the producer's, an in-process worker's, BullMQ's): the same. */
+  const consoleOut: string[] = [];
+  let restoreConsole = (): void => undefined;
   const started: CliProcess[] = [];
   let certs: TestCertificates | undefined;
   let server: RedisServer;
@@ -67,6 +70,7 @@ describe.each([
   };
 
   beforeAll(async () => {
+    restoreConsole = recordConsole(consoleOut);
     certs = tls ? await makeCertificates() : undefined;
     server = await startRedisServer({
       user: { name: USER, password },
@@ -101,6 +105,7 @@ describe.each([
     await server?.stop();
     await receiver?.close();
     await certs?.remove();
+    restoreConsole();
   });
 
   test('a group holding a fleet-wide limit fails fast across worker processes; every connection is the ACL user', async () => {
@@ -279,6 +284,7 @@ describe.each([
       'spans of the producer': producerSpans.join('\n'),
       'spans and metrics the workers exported': receiver.bodies.join('\n'),
       'keys and values in Redis': stored,
+      "this process's console": consoleOut.join('\n'),
     };
     expect(texts['CLI output and error messages']).toContain(`${USER}:***@`); // redacted, not omitted
     for (const [where, text] of Object.entries(texts)) {
@@ -288,6 +294,22 @@ describe.each([
     }
   });
 });
+
+/** Records what is written with console.* (and still writes it); returns the undo. */
+function recordConsole(into: string[]): () => void {
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const originals = methods.map((method) => console[method]);
+  methods.forEach((method, k) => {
+    console[method] = (...args: unknown[]) => {
+      into.push(args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 6 }))).join(' '));
+      originals[k]?.apply(console, args);
+    };
+  });
+  return () =>
+    methods.forEach((method, k) => {
+      console[method] = originals[k] ?? console[method];
+    });
+}
 
 function anonymousOf(options: RedisOptions): RedisOptions {
   const { username: _username, password: _password, ...rest } = options;

@@ -1,7 +1,8 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { z } from 'zod';
 import { parseOptions } from '../../shared/options.ts';
 import { describeConnection, redactText, redactUrl } from '../../shared/redact.ts';
+import { resolveWorkerOptions } from '../../worker/options.ts';
 
 describe('redactUrl', () => {
   test.each([
@@ -39,4 +40,24 @@ test('an option error quoting a connection URL does not repeat its password', ()
   expect(() => parseOptions(schema, { redis: 'rediss//app:S3cr3t@host' }, 'options')).toThrow(
     /^Invalid `redis`: .*got `\*\*\*@host`/,
   );
+});
+
+test("the worker's default logger shows a Redis error's stack, not its command's arguments", () => {
+  // The shape of ioredis' ReplyError for a refused HELLO: the password is among the arguments.
+  const error = Object.assign(new Error('WRONGPASS invalid username-password pair or user is disabled.'), {
+    command: { name: 'hello', args: ['3', 'AUTH', 'app', 'S3cr3t'] },
+  });
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  try {
+    const { logger } = resolveWorkerOptions({ connection: 'redis://app:S3cr3t@h:1', queue: 'q' });
+    logger.warn('BullMQ worker error', error);
+    logger.warn('could not reach redis://app:S3cr3t@h:1');
+    const printed = warn.mock.calls.flat().join('\n');
+    expect(printed).toMatch(/WRONGPASS/);
+    expect(printed).toMatch(/at /); // the stack is kept
+    expect(printed).toContain('redis://app:***@h:1');
+    expect(printed).not.toContain('S3cr3t');
+  } finally {
+    warn.mockRestore();
+  }
 });
