@@ -149,7 +149,7 @@ describe.each([
     expect((await status()).waiters).toEqual([]);
   });
 
-  test('the CLI works over the same connection: status, workers, and a worker with telemetry', async () => {
+  test('the CLI and the dashboard work over the same connection; a CLI worker's telemetry hides its --redis password', async () => {
     if (producer === undefined) throw new Error('beforeAll failed');
     const env = { ...caEnv };
     const tg = producer.taskGroup();
@@ -162,6 +162,26 @@ describe.each([
     const workers = await cli(['workers', '--json', '--queue', queue], { ...env, REDIS_URL: server.url });
     expect(workers.code).toBe(0);
     expect(JSON.parse(workers.stdout)).toHaveLength(2);
+
+    // The dashboard: its own connections (the monitor, bull-board's queue) serve pages and the API.
+    const dashboard = new CliProcess(['dashboard', '--port', '0', '--json', '--queue', queue], {
+      ...env,
+      REDIS_URL: server.url,
+    });
+    started.push(dashboard);
+    const { url } = (await dashboard.event('listening')) as { url: string };
+    const groups = (await (await fetch(`${url}/api/groups`)).json()) as { status: { id: string } }[];
+    expect(groups.map((g) => g.status.id)).toContain(tg.id);
+    const pages = await Promise.all(
+      ['/', `/groups/${tg.id}`, '/api/workers', '/queues/api/redis/stats'].map(async (path) => {
+        const response = await fetch(`${url}${path}`);
+        expect(response.status, path).toBe(200);
+        return response.text();
+      }),
+    );
+    seen.push(...pages);
+    expect(await dashboard.stop('SIGTERM')).toBe(0);
+    seen.push(...dashboard.lines, ...dashboard.errors);
 
     // A CLI worker with telemetry on a queue of its own: its spans carry its command line.
     const ownQueue = `${queue}-cli`;
@@ -202,6 +222,7 @@ describe.each([
     const anonymous =
       typeof connection === 'string' ? connection.replace(/\/\/[^@]*@/, '//') : anonymousOf(connection);
     for (const input of [wrong, anonymous]) {
+      const start = performance.now();
       const producer = new Producer({ connection: input, queue });
       const worker = new FleetWorker({ connection: input, queue });
       try {
@@ -220,6 +241,7 @@ describe.each([
           expect((error as Error).message).toMatch(/refused the credentials: (WRONGPASS|NOAUTH)/);
           seen.push(inspect(error), JSON.stringify(error));
         }
+        expect(performance.now() - start).toBeLessThan(5000); // at once: no retrying
       } finally {
         await producer.close();
         await worker.close();
@@ -244,6 +266,7 @@ describe.each([
     async () => {
       // The URL alone: this process has no NODE_EXTRA_CA_CERTS, so nothing vouches for the certificate.
       const producer = new Producer({ connection: server.url, queue });
+      const start = performance.now();
       try {
         const error = await producer.ready().then(
           () => undefined,
@@ -251,6 +274,7 @@ describe.each([
         );
         expect(error).toMatchObject({ code: 'REDIS_TLS_FAILED', name: 'RedisTlsError' });
         expect((error as Error).message).toMatch(/certificate/);
+        expect(performance.now() - start).toBeLessThan(5000);
         seen.push(inspect(error));
       } finally {
         await producer.close();
