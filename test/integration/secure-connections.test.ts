@@ -149,7 +149,7 @@ describe.each([
     expect((await status()).waiters).toEqual([]);
   });
 
-  test('the CLI and the dashboard work over the same connection; a CLI worker's telemetry hides its --redis password', async () => {
+  test('the CLI and the dashboard work over the same connection; the telemetry of a CLI worker hides its --redis password', async () => {
     if (producer === undefined) throw new Error('beforeAll failed');
     const env = { ...caEnv };
     const tg = producer.taskGroup();
