@@ -35,7 +35,7 @@ export interface WhenConnectedOptions {
  * `target` names the server in messages and must not carry a password (see redact.ts).
  */
 export function whenConnected(
-  redis: Redis,
+  redis: RedisClient,
   target: string,
   options: WhenConnectedOptions = {},
 ): Promise<void> {

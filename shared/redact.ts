@@ -26,8 +26,10 @@ export function redactUrl(url: string): string {
   } catch {
     parsed = undefined;
   }
-  if (parsed === undefined || (parsed.password === '' && url.includes('@')))
-    return redactText(url).replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^@]*@/i, `$1${MASK}@`);
+  if (parsed === undefined || (parsed.password === '' && url.includes('@'))) {
+    const masked = redactText(url); // `redis+cluster://user:pass@a:1,b:2` is no URL, but has a password
+    return masked !== url ? masked : url.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^@]*@/i, `$1${MASK}@`);
+  }
   if (parsed.password !== '') parsed.password = MASK;
   for (const key of ['password', 'pass'])
     if (parsed.searchParams.has(key)) parsed.searchParams.set(key, MASK);
@@ -53,7 +55,20 @@ export function redactDetails(details: unknown): string {
 export function describeConnection(input: unknown): string {
   if (typeof input === 'string') return redactUrl(input);
   if (typeof input !== 'object' || input === null) return 'Redis';
-  const o = input as { host?: unknown; port?: unknown; path?: unknown; tls?: unknown; username?: unknown };
+  const o = input as {
+    host?: unknown;
+    port?: unknown;
+    path?: unknown;
+    tls?: unknown;
+    username?: unknown;
+    cluster?: unknown;
+  };
+  if (Array.isArray(o.cluster)) {
+    const nodes = o.cluster.map((n: { host?: unknown; port?: unknown } | string | number) =>
+      typeof n === 'object' ? `${String(n.host ?? '127.0.0.1')}:${String(n.port ?? 6379)}` : String(n),
+    );
+    return `redis+cluster://${nodes.join(',')}`;
+  }
   if (typeof o.path === 'string') return o.path;
   const scheme = o.tls === undefined || o.tls === false ? 'redis' : 'rediss';
   const user = typeof o.username === 'string' && o.username !== '' ? `${o.username}@` : '';

@@ -82,7 +82,8 @@ describe.each([
         ? server.url
         : { host: 'localhost', port: server.port, username: USER, password, tls: { ca: certs.ca } };
     receiver = await OtlpReceiver.start();
-    admin = createRedis(connection, { name: 'test-admin' });
+    // Not a cluster: a plain Redis client.
+    admin = createRedis(connection, { name: 'test-admin' }) as Redis;
     fleet = await Fleet.start({
       redisUrl: server.url,
       queue,

@@ -16,6 +16,7 @@ describe('redactUrl', () => {
     ['redis://S3cr3t@host', 'redis://***@host'],
     ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
     ['/var/run/redis.sock', '/var/run/redis.sock'],
+    ['redis+cluster://app:S3cr3t@a:7000,b:7001', 'redis+cluster://app:***@a:7000,b:7001'],
   ])('%s → %s', (url, shown) => {
     expect(redactUrl(url)).toBe(shown);
   });
