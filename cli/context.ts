@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { FleetMonitor } from '../monitor/fleet-monitor.ts';
 import type { RedisClient } from '../shared/connection.ts';
+import { whenConnected } from '../shared/connection-check.ts';
 import { defaults } from '../shared/defaults.ts';
-import { RedisUnreachableError } from '../shared/errors.ts';
 import { checkClusterPrefix, keyPrefix, parseOptions, safeId } from '../shared/options.ts';
+import { redactUrl } from '../shared/redact.ts';
 import type { Environment } from './config.ts';
 import { Output } from './output.ts';
 
@@ -87,33 +88,9 @@ export class CliContext {
 }
 
 /**
- * Waits for Redis to answer a PING: at most `connectTimeoutMs`, and not past the first connection
- * error. ioredis would otherwise keep retrying, and a user who mistyped a URL deserves to hear so at once.
+ * Waits for Redis to answer: at most `connectTimeoutMs`, and not past the first connection error.
+ * ioredis would otherwise keep retrying, and a user who mistyped a URL deserves to hear so at once.
  */
 export async function checkReachable(redis: RedisClient, url: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  let onError: ((error: Error) => void) | undefined;
-  try {
-    await Promise.race([
-      redis.ping(),
-      new Promise((_resolve, reject) => {
-        onError = reject;
-        redis.once('error', onError);
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${defaults.connectTimeoutMs} ms`)),
-          defaults.connectTimeoutMs,
-        );
-      }),
-    ]);
-  } catch (error) {
-    throw new RedisUnreachableError(redactUrl(url), (error as Error).message);
-  } finally {
-    clearTimeout(timer);
-    if (onError !== undefined) redis.off('error', onError);
-  }
-}
-
-/** A URL as it may be printed: without its password. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(redis(?:s|\+cluster)?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  await whenConnected(redis, redactUrl(url), { timeoutMs: defaults.connectTimeoutMs, anyError: true });
 }

@@ -10,6 +10,7 @@ export const ExitCode = {
   Usage: 2,
   /** No such group or semaphore. */
   NotFound: 3,
+  /** Redis cannot be reached, or refused the credentials or the TLS handshake. */
   RedisUnreachable: 4,
   /** Input taskfleet cannot use: a task file or tasks module that is missing or invalid, a group id in use. */
   BadInput: 5,
@@ -30,7 +31,7 @@ Exit codes:
   1    unexpected error (TASKFLEET_DEBUG=1 prints its stack)
   2    usage: unknown command or option, bad option value
   3    no such group or semaphore
-  4    Redis unreachable
+  4    Redis unreachable, or it refused the credentials or the TLS handshake
   5    bad input: task file or tasks module missing or invalid, group id in use
   6    watch / submit --wait: the group failed
   7    watch / submit --wait: the group was cancelled
@@ -40,6 +41,8 @@ const BY_ERROR_CODE: Readonly<Record<string, ExitCode>> = {
   [ErrorCode.GroupNotFound]: ExitCode.NotFound,
   [ErrorCode.SemaphoreNotFound]: ExitCode.NotFound,
   [ErrorCode.RedisUnreachable]: ExitCode.RedisUnreachable,
+  [ErrorCode.RedisAuthFailed]: ExitCode.RedisUnreachable,
+  [ErrorCode.RedisTlsFailed]: ExitCode.RedisUnreachable,
   [ErrorCode.InputInvalid]: ExitCode.BadInput,
   [ErrorCode.TaskDataInvalid]: ExitCode.BadInput,
   [ErrorCode.DataTooLarge]: ExitCode.BadInput,

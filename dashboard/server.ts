@@ -68,6 +68,8 @@ export async function startDashboard(input: DashboardOptions): Promise<Dashboard
   });
   bullConnection.on('error', () => undefined);
   const queue = new Queue(o.queue, { connection: bullConnection, prefix: o.prefix });
+  // Without a listener BullMQ prints the connection's errors, whose command may carry the password.
+  queue.on('error', () => undefined);
   // Live pages hold their connection open: close them with the server rather than wait for them.
   const app = fastify({ forceCloseConnections: true });
   const close = async (): Promise<void> => {

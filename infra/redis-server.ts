@@ -24,6 +24,13 @@ export interface RedisServerOptions {
   readonly port?: number;
   /** Reuse a directory (to restart with its AOF). */
   readonly dir?: string;
+  /**
+   * An ACL user allowed everything; the `default` user is switched off, so a client without these
+   * credentials is refused. The URL carries them.
+   */
+  readonly user?: { readonly name: string; readonly password: string };
+  /** TLS only (no plain-text port), for `rediss://localhost:<port>`. Clients need the CA to trust it. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 export function findRedisServer(): string | undefined {
@@ -42,9 +49,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     try {
-      const child = await launch(binary, port, dir, options.args ?? []);
+      const child = await launch(binary, dir, [...securityArgs(port, options), ...(options.args ?? [])]);
       return {
-        url: `redis://127.0.0.1:${port}`,
+        url: serverUrl(port, options),
         port,
         dir,
         process: child,
@@ -60,10 +67,33 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
 }
 
-function launch(binary: string, port: number, dir: string, extra: readonly string[]): Promise<ChildProcess> {
+/** The port (plain or TLS) and, if asked, the ACL user and the certificates. */
+function securityArgs(port: number, options: RedisServerOptions): string[] {
+  const args =
+    options.tls === undefined
+      ? ['--port', String(port)]
+      : [
+          ...['--port', '0', '--tls-port', String(port)],
+          ...['--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile],
+          ...['--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no'],
+        ];
+  if (options.user !== undefined) {
+    const { name, password } = options.user;
+    args.push('--user', name, 'on', `>${password}`, '~*', '&*', '+@all', '--user', 'default', 'off');
+  }
+  return args;
+}
+
+function serverUrl(port: number, options: RedisServerOptions): string {
+  const { user, tls } = options;
+  const auth =
+    user === undefined ? '' : `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@`;
+  // TLS verifies the host name against the certificate, which names localhost.
+  return tls === undefined ? `redis://${auth}127.0.0.1:${port}` : `rediss://${auth}localhost:${port}`;
+}
+
+function launch(binary: string, dir: string, extra: readonly string[]): Promise<ChildProcess> {
   const args = [
-    '--port',
-    String(port),
     '--bind',
     '127.0.0.1',
     '--dir',

@@ -1,10 +1,12 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { RedisClient } from '../shared/connection.ts';
 import { closeRedis, createRedis } from '../shared/connection.ts';
+import { whenConnected } from '../shared/connection-check.ts';
 import { GroupNotFoundError, GroupNotOpenError } from '../shared/errors.ts';
 import { GroupScripts } from '../shared/group-protocol/group-scripts.ts';
 import { type GroupStatus, isFinal } from '../shared/group-protocol/group-state.ts';
 import { QueueKeys, taskJobId } from '../shared/keys.ts';
+import { describeConnection } from '../shared/redact.ts';
 import { Subscriber } from '../shared/subscriber.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import type { TaskTrace } from './group-trace.ts';
@@ -69,6 +71,8 @@ export class GroupClient {
     this.redis.on('error', () => undefined); // retried by ioredis; commands report their own errors
     this.scripts = new GroupScripts(this.redis, this.keys);
     this.#queue = new Queue(options.queue, { connection: this.redis, prefix: options.prefix });
+    // Without a listener BullMQ prints the connection's errors, whose command may carry the password.
+    this.#queue.on('error', () => undefined);
     this.subscriber = new Subscriber(() =>
       createRedis(options.connection, {
         name: `taskfleet:${options.queue}:${role}:sub`,
@@ -137,8 +141,12 @@ export class GroupClient {
     );
   }
 
-  /** Resolves once the connection is up (BullMQ's Queue.waitUntilReady). */
+  /**
+   * Resolves once the connection is up. A wrong password or an untrusted TLS certificate rejects at once
+   * (RedisAuthError, RedisTlsError); an outage is waited out.
+   */
   async ready(): Promise<void> {
+    await whenConnected(this.redis, describeConnection(this.options.connection));
     await this.#queue.waitUntilReady();
   }
 

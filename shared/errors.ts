@@ -24,6 +24,8 @@ export const ErrorCode = {
   LimitNotSet: 'LIMIT_NOT_SET',
   SemaphoreNotFound: 'SEMAPHORE_NOT_FOUND',
   RedisUnreachable: 'REDIS_UNREACHABLE',
+  RedisAuthFailed: 'REDIS_AUTH_FAILED',
+  RedisTlsFailed: 'REDIS_TLS_FAILED',
   InputInvalid: 'INPUT_INVALID',
 } as const;
 
@@ -278,6 +280,29 @@ export class RedisUnreachableError extends TaskfleetError {
 
   constructor(url: string, why: string) {
     super(ErrorCode.RedisUnreachable, `Cannot reach Redis at ${url}: ${why}`);
+    this.url = url;
+  }
+}
+
+/** Redis refused the credentials (WRONGPASS, NOAUTH): retrying cannot help. `url` has no password. */
+export class RedisAuthError extends TaskfleetError {
+  readonly url: string;
+
+  constructor(url: string, why: string) {
+    super(ErrorCode.RedisAuthFailed, `Redis at ${url} refused the credentials: ${why}`);
+    this.url = url;
+  }
+}
+
+/** The TLS handshake failed (an unknown CA, a certificate for another host): retrying cannot help. */
+export class RedisTlsError extends TaskfleetError {
+  readonly url: string;
+
+  constructor(url: string, why: string) {
+    super(
+      ErrorCode.RedisTlsFailed,
+      `TLS connection to Redis at ${url} failed: ${why} (a private CA is given with \`tls: { ca }\` or NODE_EXTRA_CA_CERTS)`,
+    );
     this.url = url;
   }
 }

@@ -16,6 +16,8 @@ export {
   isTaskfleetError,
   LimitNotSetError,
   PermitLostError,
+  RedisAuthError,
+  RedisTlsError,
   RedisUnreachableError,
   ResultTooLargeError,
   SemaphoreNotFoundError,

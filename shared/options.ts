@@ -3,6 +3,7 @@ import { clusterPrefixProblem, isClusterUrl, parseClusterUrl } from './cluster-c
 import { type ConnectionInput, clusterOf } from './connection.ts';
 import { ArgumentRangeError, InvalidArgumentError } from './errors.ts';
 import { isSafeId } from './keys.ts';
+import { redactText, redactUrl } from './redact.ts';
 
 /**
  * Options are validated once, where they enter (constructors, createTask, acquire), with zod.
@@ -23,7 +24,7 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, lab
       `Unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')} in ${label}`,
     );
   }
-  const got = 'input' in issue ? `, got ${describe(issue.input)}` : '';
+  const got = 'input' in issue ? `, got ${describe(secretFree(path, issue.input))}` : '';
   const message = `Invalid \`${path}\`: ${issue.message}${got}`;
   // A number of the right type but the wrong size is a RangeError; everything else a TypeError.
   const isRange =
@@ -32,9 +33,15 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, lab
   throw isRange ? new ArgumentRangeError(message) : new InvalidArgumentError(message);
 }
 
+/** A connection option's value is shown without anything that may be a password. */
+function secretFree(path: string, value: unknown): unknown {
+  return typeof value === 'string' && /(^|\.)(connection|redis|url)$/i.test(path) ? redactUrl(value) : value;
+}
+
 export function describe(value: unknown): string {
   if (value === '') return 'an empty string';
-  if (typeof value === 'string') return `\`${JSON.stringify(value).slice(1, -1)}\` (string)`;
+  // A value may be a connection URL: never repeat its password.
+  if (typeof value === 'string') return `\`${JSON.stringify(redactText(value)).slice(1, -1)}\` (string)`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     return `\`${String(value)}\` (${typeof value})`;
   if (value === null) return '`null`';

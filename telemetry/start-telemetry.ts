@@ -2,6 +2,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { resourceDetectors } from './resource-detectors.ts';
 
 /**
  * The one place taskfleet sets up the OpenTelemetry SDK, for applications (workers, producers, the
@@ -53,6 +54,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     // Explicit readers, or none (the SDK would otherwise read OTEL_METRICS_EXPORTER itself).
     metricReaders: readers,
     instrumentations: [],
+    resourceDetectors: resourceDetectors(process.env.OTEL_NODE_RESOURCE_DETECTORS),
   });
   sdk.start();
   return { metricsUrl, shutdown: () => sdk.shutdown() };

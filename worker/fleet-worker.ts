@@ -122,6 +122,15 @@ export class FleetWorker {
       maxDataBytes: o.maxDataBytes,
     });
     const client = new GroupClient(producerOptions, 'worker', true);
+    // A wrong password or an untrusted certificate fails ready() with a typed error, not a silent retry loop.
+    await client.ready().catch(async (error: unknown) => {
+      await client.close();
+      throw error;
+    });
+    if (this.#closing !== undefined) {
+      await client.close();
+      throw new Error('FleetWorker is closed');
+    }
     const leases = new LeaseKeeper(client.scripts, o.leaseMs);
     const limits = new GlobalLimits(
       client.redis,

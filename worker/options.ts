@@ -12,6 +12,7 @@ import {
   positiveInt,
   safeId,
 } from '../shared/options.ts';
+import { redactDetails, redactText } from '../shared/redact.ts';
 
 /** Where a worker writes what it cannot throw to anyone (malformed messages, maintenance errors). */
 export interface Logger {
@@ -80,11 +81,11 @@ export interface FleetWorkerOptions {
   readonly logger?: Logger;
 }
 
+const line = (message: string, details: unknown): string =>
+  `[taskfleet] ${redactText(message)}${details === undefined ? '' : ` ${redactDetails(details)}`}`;
 const consoleLogger: Logger = {
-  warn: (message, details) =>
-    console.warn(`[taskfleet] ${message}`, ...(details === undefined ? [] : [details])),
-  error: (message, details) =>
-    console.error(`[taskfleet] ${message}`, ...(details === undefined ? [] : [details])),
+  warn: (message, details) => console.warn(line(message, details)),
+  error: (message, details) => console.error(line(message, details)),
 };
 
 const workerSchema = z

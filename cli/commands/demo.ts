@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { startRedisServer } from '../../infra/redis-server.ts';
 import { Producer } from '../../producer/producer.ts';
 import { RedisUnreachableError } from '../../shared/errors.ts';
+import { redactUrl } from '../../shared/redact.ts';
 import type { Act } from '../command-action.ts';
-import { redactUrl } from '../context.ts';
 import { runDemoScenario } from '../demo/scenario.ts';
 import { startCliWorker, stopCliWorker } from '../demo/worker-process.ts';
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../monitor/format.ts';
 import { defaults } from '../../shared/defaults.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
+import { redactText } from '../../shared/redact.ts';
 import type { Telemetry } from '../../telemetry/start-telemetry.ts';
 import { FleetWorker } from '../../worker/fleet-worker.ts';
 import type { Logger } from '../../worker/options.ts';
@@ -165,5 +166,5 @@ async function loadTasks(worker: FleetWorker, module: string): Promise<string[]>
 
 function detail(details: unknown): string {
   if (details === undefined) return '';
-  return `: ${details instanceof Error ? details.message : String(details)}`;
+  return `: ${redactText(details instanceof Error ? details.message : String(details))}`;
 }

@@ -24,10 +24,14 @@ export async function startCliWorker(
     CLI,
     'worker',
     '--json',
-    ...['--redis', options.redis, '--queue', options.queue, '--prefix', options.prefix],
+    ...['--queue', options.queue, '--prefix', options.prefix],
     ...['--tasks', options.tasks, '--concurrency', String(options.concurrency)],
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The URL goes by environment, not argv: a password in argv shows in `ps` and in telemetry.
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, REDIS_URL: options.redis },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // Its warnings go on to the demo's stderr; its note that it is closing at the end of the demo does not.
   createInterface({ input: child.stderr as NonNullable<typeof child.stderr> }).on('line', (line) => {
     if (!line.startsWith('[taskfleet] SIGTERM')) process.stderr.write(`${line}\n`);

@@ -19,6 +19,8 @@ export interface FleetOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Start the OpenTelemetry SDK in each worker process (startTelemetry), flushed when it stops. */
   readonly telemetry?: boolean;
+  /** Keep what the processes print in `output` (still passed on to this process's stderr). */
+  readonly captureOutput?: boolean;
 }
 
 type Predicate = (event: FleetEvent) => boolean;
@@ -30,6 +32,8 @@ type Predicate = (event: FleetEvent) => boolean;
  */
 export class Fleet {
   readonly events: FleetEvent[] = [];
+  /** Everything the processes wrote to stdout and stderr, with `captureOutput`. */
+  readonly output: string[] = [];
   readonly #children: ChildProcess[] = [];
   readonly #options: FleetOptions;
   readonly #waiters = new Set<{ predicate: Predicate; resolve: (e: FleetEvent) => void }>();
@@ -59,8 +63,16 @@ export class Fleet {
     };
     const child = fork(ENTRY, [], {
       env: { ...process.env, ...this.#options.env, TASKFLEET_FLEET_CONFIG: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: this.#options.captureOutput
+        ? ['ignore', 'pipe', 'pipe', 'ipc']
+        : ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.on('data', (chunk: Buffer) => {
+        this.output.push(chunk.toString());
+        process.stderr.write(chunk);
+      });
+    }
     this.#children.push(child);
     child.on('message', (message: { type?: string; event?: FleetEvent }) => {
       if (message.type === 'event' && message.event !== undefined) this.#record(message.event);

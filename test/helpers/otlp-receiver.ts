@@ -45,6 +45,8 @@ function attributes(list: readonly OtlpAttribute[] | undefined): Record<string, 
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Every request body as it came (traces, metrics), resource attributes included. */
+  readonly bodies: string[] = [];
   readonly #server: Server;
   readonly endpoint: string;
 
@@ -61,6 +63,7 @@ export class OtlpReceiver {
         body += chunk.toString();
       });
       req.on('end', () => {
+        receiver?.bodies.push(body);
         if (req.url === '/v1/traces' && receiver !== undefined) receiver.#takeTraces(body);
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{}');
