@@ -73,6 +73,15 @@ export const name = (what: string) =>
     .min(1, { error: `expected a non-empty ${what}` })
     .max(200, { error: `expected a ${what} of at most 200 characters` });
 
+/**
+ * A name that becomes part of a Redis key (URI-encoded): a `name` that is also well-formed Unicode, since
+ * a lone surrogate cannot be encoded.
+ */
+export const keyName = (what: string) =>
+  name(what).refine((value) => value.isWellFormed(), {
+    error: `expected a ${what} of well-formed Unicode (no lone surrogates)`,
+  });
+
 /** Connection: a redis:// or rediss:// URL, a unix socket path, or ioredis options (which ioredis checks). */
 export const connection = () =>
   z.custom<ConnectionInput>(
