@@ -278,6 +278,7 @@ describe('bad limits', () => {
     const good = new FleetWorker({ connection: redisUrl(), queue: t.queue, localLimits: { cpu: 2 } });
     const semaphore = new DistributedSemaphore(redis, `limits-${t.queue}`, { limit: 3 });
     try {
+      await (await semaphore.acquire()).release(); // stores its limit, 3
       await fc.assert(
         fc.asyncProperty(fc.oneof(badNumber, notANumber), async (limit) => {
           const n = limit as number;
@@ -431,7 +432,8 @@ describe('keys of the wrong type where taskfleet expects its own', () => {
 
     // The worker side: a queued task whose group's meta is overwritten before it starts.
     const queued = t.producer.taskGroup();
-    queued.createTask('echo', 'never', { delayMs: 300 });
+    // Delayed, so its meta is overwritten while it waits in BullMQ.
+    queued.createTask('echo', 'never', { delayMs: 1500 });
     await queued.drain();
     await queued.close();
     await redis.set(keys.group(queued.id).meta, 'not a hash either');
