@@ -24,10 +24,13 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, lab
   }
   const got = 'input' in issue ? `, got ${describe(issue.input)}` : '';
   const message = `Invalid \`${path}\`: ${issue.message}${got}`;
-  // A number of the right type but the wrong size is a RangeError; everything else a TypeError.
+  // A number of the right type but the wrong size is a RangeError (NaN and ±Infinity included, which
+  // zod reports as not numbers); everything else a TypeError.
   const isRange =
     RANGE_CODES.has(issue.code) ||
-    (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number');
+    (issue.code === 'invalid_type' &&
+      (issue.expected === 'int' || issue.expected === 'number') &&
+      typeof issue.input === 'number');
   throw isRange ? new ArgumentRangeError(message) : new InvalidArgumentError(message);
 }
 

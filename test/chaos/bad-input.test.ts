@@ -489,6 +489,8 @@ describe('names with characters that could break key building', () => {
     fc.string({ unit: fc.constantFrom(...'ab-_.{}: %/\\*?[]\n\t', 'é', '😀', '\u0000'), maxLength: 140 }),
     fc.string({ unit: 'binary', maxLength: 300 }),
     fc.constantFrom('', '{', '}', '{}', 'a:b', 'a b', ' ', '%7B', 'x'.repeat(128), 'x'.repeat(129)),
+    // lone surrogates: no UTF-8 for them, so no key either
+    fc.constantFrom('\uD800', 'a\uDC00b', '😀'.slice(0, 1)),
   );
 
   test('group ids outside A-Z a-z 0-9 _ . - (1-128) are refused with InvalidArgumentError; the rest are accepted and keep their own hash tag', async () => {
