@@ -16,9 +16,10 @@ import {
 } from 'taskfleet/shared';
 import { FleetWorker } from 'taskfleet/worker';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FleetMonitor } from '../../monitor/fleet-monitor.ts';
 import { QueueKeys } from '../../shared/keys.ts';
 import { UNSERIALIZABLE_KINDS } from '../fleet/bad-input-tasks.ts';
-import { redisUrl } from '../helpers/queues.ts';
+import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';
 
 /**
@@ -31,10 +32,12 @@ const MAX_RESULT_BYTES = 4096;
 /** The documented group-id alphabet (README), written out here rather than taken from the library. */
 const SAFE_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 
+/** A key prefix of this file's own: its overwritten keys and semaphores stay out of other files' lists. */
+const PREFIX = uniqueQueue('bad-input-keys');
 const t = useFleet('bad-input', {
   workers: 2,
   tasksModule: new URL('../fleet/bad-input-tasks.ts', import.meta.url).href,
-  options: { concurrency: 2, maxResultBytes: MAX_RESULT_BYTES, cancelPollMs: 500 },
+  options: { prefix: PREFIX, concurrency: 2, maxResultBytes: MAX_RESULT_BYTES, cancelPollMs: 500 },
 });
 let redis: Redis;
 /** A producer that declares the fleet's task names and a small data limit. */
@@ -46,6 +49,7 @@ beforeAll(() => {
   strict = new Producer({
     connection: redisUrl(),
     queue: t.queue,
+    prefix: PREFIX,
     tasks: known,
     maxDataBytes: MAX_DATA_BYTES,
   });
@@ -276,7 +280,7 @@ describe('bad limits', () => {
 
   test('limits that are not positive integers are refused with ArgumentRangeError / InvalidArgumentError wherever they enter', async () => {
     const good = new FleetWorker({ connection: redisUrl(), queue: t.queue, localLimits: { cpu: 2 } });
-    const semaphore = new DistributedSemaphore(redis, `limits-${t.queue}`, { limit: 3 });
+    const semaphore = new DistributedSemaphore(redis, `limits-${t.queue}`, { limit: 3, prefix: PREFIX });
     try {
       await (await semaphore.acquire()).release(); // stores its limit, 3
       await fc.assert(
@@ -349,7 +353,7 @@ describe('malformed messages on the cancel channel', () => {
   });
 
   test('each is logged and ignored by every worker; running tasks go on and a later real cancel still works', async () => {
-    const channel = new QueueKeys('taskfleet', t.queue).cancelChannel;
+    const channel = new QueueKeys(PREFIX, t.queue).cancelChannel;
     const tg = t.producer.taskGroup();
     tg.createTask('block', { tag: 'a' });
     tg.createTask('block', { tag: 'b' });
@@ -419,7 +423,7 @@ describe('malformed messages on the cancel channel', () => {
 
 describe('keys of the wrong type where taskfleet expects its own', () => {
   test('a group whose meta key was overwritten: KeyTypeError for that group only, at the producer and on the worker (logged)', async () => {
-    const keys = new QueueKeys('taskfleet', t.queue);
+    const keys = new QueueKeys(PREFIX, t.queue);
     // The producer side: sending more tasks, and reading the status.
     const broken = t.producer.taskGroup();
     await broken.ready();
@@ -449,14 +453,25 @@ describe('keys of the wrong type where taskfleet expects its own', () => {
     expect(await healthy.wait()).toEqual([0, 1, 2, 3]);
     await expect(t.producer.group(queued.id).wait()).rejects.toMatchObject({ code: 'KEY_WRONG_TYPE' });
     expect(t.fleet.count(of(queued.id, 'entered'))).toBe(0);
+    // What the CLI and the dashboard list leaves the two broken groups out, and still lists the rest.
+    const monitor = new FleetMonitor({ connection: redisUrl(), queue: t.queue, prefix: PREFIX });
+    try {
+      const listed = (await monitor.groups(1000)).map((g) => g.status.id);
+      expect(listed).toContain(healthy.id);
+      expect(listed).not.toContain(queued.id);
+      expect(listed).not.toContain(broken.id);
+      await expect(monitor.group(queued.id)).rejects.toMatchObject({ code: 'KEY_WRONG_TYPE' });
+    } finally {
+      await monitor.close();
+    }
     await fleetStillServes();
   });
 
   test('a semaphore whose key was overwritten: KeyTypeError for that semaphore only; other semaphores and tasks go on', async () => {
-    const prefix = 'taskfleet';
+    const prefix = PREFIX;
     const brokenName = `broken-${t.queue}`;
-    const fine = new DistributedSemaphore(redis, `fine-${t.queue}`, { limit: 1 });
-    const broken = new DistributedSemaphore(redis, brokenName, { limit: 1 });
+    const fine = new DistributedSemaphore(redis, `fine-${t.queue}`, { limit: 1, prefix });
+    const broken = new DistributedSemaphore(redis, brokenName, { limit: 1, prefix });
     try {
       await (await broken.acquire()).release(); // exists, with its limit
       await redis.set(`${prefix}:sem:{${encodeURIComponent(brokenName)}}:meta`, 'not a hash');
@@ -480,6 +495,14 @@ describe('keys of the wrong type where taskfleet expects its own', () => {
     expect(remoteCode(outcomes[0])).toBe('KEY_WRONG_TYPE');
     expect(outcomes[1]).toMatchObject({ status: 'fulfilled' });
     expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 'unrelated' });
+    const monitor = new FleetMonitor({ connection: redisUrl(), queue: t.queue, prefix });
+    try {
+      const listed = (await monitor.semaphores()).map((s) => s.name);
+      expect(listed).toContain(`fine-${t.queue}`);
+      expect(listed).not.toContain(brokenName);
+    } finally {
+      await monitor.close();
+    }
     await fleetStillServes();
   });
 });
@@ -524,13 +547,16 @@ describe('names with characters that could break key building', () => {
     let cursor = '0';
     const keys: string[] = [];
     do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `taskfleet:${t.queue}:g:*`, 'COUNT', 1000);
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}:${t.queue}:g:*`, 'COUNT', 1000);
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
-      expect(key).toMatch(/^taskfleet:[^:]+:g:\{[A-Za-z0-9_.-]{1,128}\}:(meta|out|run|fails|cxl)$/);
+      expect(key.startsWith(`${PREFIX}:${t.queue}:g:`)).toBe(true);
+      expect(key.slice(PREFIX.length)).toMatch(
+        /^:[^:]+:g:\{[A-Za-z0-9_.-]{1,128}\}:(meta|out|run|fails|cxl)$/,
+      );
     }
   });
 
