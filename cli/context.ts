@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FleetMonitor } from '../monitor/fleet-monitor.ts';
+import type { RedisClient } from '../shared/connection.ts';
 import { defaults } from '../shared/defaults.ts';
 import { RedisUnreachableError } from '../shared/errors.ts';
-import { keyPrefix, parseOptions, safeId } from '../shared/options.ts';
+import { checkClusterPrefix, keyPrefix, parseOptions, safeId } from '../shared/options.ts';
 import type { Environment } from './config.ts';
 import { Output } from './output.ts';
 
@@ -21,8 +21,8 @@ export interface GlobalOptions {
 }
 
 const globalSchema = z.object({
-  redis: z.string().regex(/^(rediss?:\/\/.+|\/.+)$/, {
-    error: 'expected a redis:// or rediss:// URL, or a unix socket path',
+  redis: z.string().regex(/^(rediss?:\/\/.+|redis\+cluster:\/\/.+|\/.+)$/, {
+    error: 'expected a redis://, rediss:// or redis+cluster:// URL, or a unix socket path',
   }),
   queue: safeId('queue name'),
   prefix: keyPrefix(),
@@ -53,6 +53,7 @@ export class CliContext {
       },
       'options',
     );
+    checkClusterPrefix({ connection: checked.redis, prefix: checked.prefix });
     this.options = {
       ...checked,
       redisGiven: redis !== undefined,
@@ -89,7 +90,7 @@ export class CliContext {
  * Waits for Redis to answer a PING: at most `connectTimeoutMs`, and not past the first connection
  * error. ioredis would otherwise keep retrying, and a user who mistyped a URL deserves to hear so at once.
  */
-export async function checkReachable(redis: Redis, url: string): Promise<void> {
+export async function checkReachable(redis: RedisClient, url: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let onError: ((error: Error) => void) | undefined;
   try {
@@ -114,5 +115,5 @@ export async function checkReachable(redis: Redis, url: string): Promise<void> {
 
 /** A URL as it may be printed: without its password. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  return url.replace(/^(redis(?:s|\+cluster)?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }

@@ -24,7 +24,10 @@ const env = readEnvironment();
 const program = new Command('taskfleet')
   .description("asyncio's TaskGroup and Semaphore for a fleet of Node.js processes, on Redis and BullMQ")
   .version(pkg.version)
-  .option('--redis <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+  .option(
+    '--redis <url>',
+    'Redis URL, or redis+cluster://host:port,... (default: $REDIS_URL, else redis://127.0.0.1:6379)',
+  )
   .option('--queue <name>', 'queue name (default: tasks)')
   .option('--prefix <prefix>', 'Redis key prefix (default: taskfleet)')
   .option('--json', 'machine-readable output: JSON (NDJSON for streams)')

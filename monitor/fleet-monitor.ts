@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { Producer } from '../producer/producer.ts';
+import type { RedisClient } from '../shared/connection.ts';
 import { type ConnectionInput, closeRedis, createRedis } from '../shared/connection.ts';
 import {
   GroupNotFoundError,
@@ -42,7 +42,7 @@ export interface GroupSummary {
  */
 export class FleetMonitor {
   readonly keys: QueueKeys;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly #scripts: GroupScripts;
   readonly #prefix: string;
   readonly #semaphores = new Map<string, DistributedSemaphore>();

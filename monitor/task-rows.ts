@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/connection.ts';
 import type { GroupScripts } from '../shared/group-protocol/group-scripts.ts';
 import { type GroupStatus, isFinal } from '../shared/group-protocol/group-state.ts';
 import { taskJobId } from '../shared/keys.ts';
@@ -29,7 +29,7 @@ const PREVIEW_CHARS = 80;
  * taskfleet writes nothing per task for this, so the hot path stays as it is.
  */
 export async function readTaskRows(
-  redis: Redis,
+  redis: RedisClient,
   scripts: GroupScripts,
   status: GroupStatus,
   from: number,

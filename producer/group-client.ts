@@ -1,5 +1,5 @@
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/connection.ts';
 import { closeRedis, createRedis } from '../shared/connection.ts';
 import { GroupNotFoundError, GroupNotOpenError } from '../shared/errors.ts';
 import { GroupScripts } from '../shared/group-protocol/group-scripts.ts';
@@ -50,7 +50,7 @@ export class GroupClient {
   readonly options: ResolvedProducerOptions;
   readonly keys: QueueKeys;
   readonly scripts: GroupScripts;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly #queue: Queue;
   /** The process side's one pub/sub connection (group events; a worker's cancel channel too). */
   readonly subscriber: Subscriber;

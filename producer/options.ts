@@ -4,6 +4,7 @@ import { defaults } from '../shared/defaults.ts';
 import type { GroupPolicy } from '../shared/group-protocol/group-state.ts';
 import { newGroupId } from '../shared/keys.ts';
 import {
+  checkClusterPrefix,
   connection,
   durationMs,
   keyPrefix,
@@ -110,7 +111,7 @@ const producerSchema = z.strictObject({
 export type ResolvedProducerOptions = Readonly<z.output<typeof producerSchema>>;
 
 export function resolveProducerOptions(input: ProducerOptions): ResolvedProducerOptions {
-  return parseOptions(producerSchema, input, 'Producer options');
+  return checkClusterPrefix(parseOptions(producerSchema, input, 'Producer options'));
 }
 
 const groupSchema = z.strictObject({

@@ -1,7 +1,21 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import {
+  type ClusterConnection,
+  createCluster,
+  duplicateCluster,
+  isClusterConnection,
+  isClusterUrl,
+  parseClusterUrl,
+} from './cluster-connection.ts';
 
-/** Where Redis is: a `redis://` / `rediss://` URL, a unix socket path, or ioredis options. */
-export type ConnectionInput = string | RedisOptions;
+/**
+ * Where Redis is: a `redis://` / `rediss://` URL, a unix socket path, ioredis options, or a Redis
+ * Cluster (`{ cluster: nodes, options? }`, or a `redis+cluster://host:port,host:port` URL).
+ */
+export type ConnectionInput = string | RedisOptions | ClusterConnection;
+
+/** A connection to one Redis or to a Redis Cluster: both run the same commands, scripts and pub/sub. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * ioredis' constructor takes `RedisOptions & { replyMapping?: ReplyMapping }`, which a plain RedisOptions
@@ -19,14 +33,37 @@ export interface ConnectionRole {
   readonly maxRetriesPerRequest?: number | null;
 }
 
-export function createRedis(input: ConnectionInput, role: ConnectionRole): Redis {
-  const overrides: RedisOptions = {
+/** The input as a cluster, if it names one (a malformed `redis+cluster://` URL is refused by options.ts). */
+export function clusterOf(input: ConnectionInput): ClusterConnection | undefined {
+  if (typeof input === 'string') return isClusterUrl(input) ? parseClusterUrl(input) : undefined;
+  return isClusterConnection(input) ? input : undefined;
+}
+
+function roleOptions(role: ConnectionRole): RedisOptions {
+  return {
     connectionName: role.name,
     ...(role.maxRetriesPerRequest === undefined ? {} : { maxRetriesPerRequest: role.maxRetriesPerRequest }),
   };
+}
+
+export function createRedis(input: ConnectionInput, role: ConnectionRole): RedisClient {
+  const overrides = roleOptions(role);
+  const cluster = clusterOf(input);
+  if (cluster !== undefined) return createCluster(cluster, overrides);
   return typeof input === 'string'
     ? new Redis(input, overrides as ConstructorOptions)
     : new Redis({ ...input, ...overrides } as ConstructorOptions);
+}
+
+/** Another connection to the same Redis or cluster, for another role. */
+export function duplicateRedis(redis: RedisClient, role: ConnectionRole): RedisClient {
+  const overrides = roleOptions(role);
+  return redis instanceof Redis ? redis.duplicate(overrides) : duplicateCluster(redis, overrides);
+}
+
+/** The connection name a client was given (`CLIENT LIST`). */
+export function connectionNameOf(redis: RedisClient): string | undefined {
+  return redis instanceof Redis ? redis.options.connectionName : redis.options.redisOptions?.connectionName;
 }
 
 /**
@@ -34,7 +71,7 @@ export function createRedis(input: ConnectionInput, role: ConnectionRole): Redis
  * connection that is not up (still connecting, or retrying an unreachable server) is dropped at once:
  * QUIT would wait in its offline queue for a server that may never answer.
  */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status !== 'ready') {
     redis.disconnect();

@@ -15,16 +15,21 @@
  *   p:q:worker:<id>              one worker's heartbeat, JSON, expiring unless renewed (string)
  *
  * Redis Cluster: all keys of one group share the `{<group>}` hash tag, so every group script runs in
- * one slot. If the prefix or the queue name carries a hash tag itself (BullMQ needs one on a
- * cluster), that tag comes first and wins: the group then lives in its queue's slot.
+ * one slot. On a cluster the prefix must carry a hash tag itself (BullMQ needs one; options.ts refuses
+ * a prefix without): that tag comes first and wins, so every key of a queue, groups included, lives in
+ * one slot, and pipelines mixing a group's keys with the queue's (create, maintenance) stay legal.
  * BullMQ job ids cannot contain `:`, so `g:...`, `groups`, `live`, `maint`, `workers` and `worker:...` never
  * collide with a job key (a worker id is URI-encoded, so it never ends in one of BullMQ's `:lock`, `:logs` ...).
  *
- * Semaphores are not per queue (a limit like "api.example: 10" holds for the whole fleet):
- *   p:sem:{<name>}:meta|holders|info|waiters   one semaphore, all in one hash slot
- *   p:sem:{<name>}:wake                                    pub/sub: who was just granted permits
- *   p:semaphores                                           the names of the named semaphores (set)
+ * Semaphores are not per queue (a limit like "api.example: 10" holds for the whole fleet). With `s` the
+ * prefix without its braces (`{taskfleet}` -> `taskfleet`):
+ *   s:sem:{<name>}:meta|holders|info|waiters   one semaphore, all in one hash slot
+ *   s:sem:{<name>}:wake                                    pub/sub: who was just granted permits
+ *   s:semaphores                                           the names of the named semaphores (set)
  * The name is URI-encoded in keys, so `{`, `}`, `:` or spaces in it cannot move it to another slot.
+ * The prefix's braces are dropped so its hash tag does not win: on a cluster each semaphore hashes by
+ * its own name, and semaphores spread over the shards instead of crowding their queue's. No script or
+ * transaction touches a semaphore together with a queue's keys, so nothing needs them in one slot.
  */
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -159,8 +164,13 @@ export interface SemaphoreKeys {
   readonly wake: string;
 }
 
+/** The prefix of semaphore keys: the key prefix without the hash tag's braces (see the top). */
+function semaphoreNamespace(prefix: string): string {
+  return prefix.replace(/[{}]/g, '');
+}
+
 export function semaphoreKeys(prefix: string, name: string): SemaphoreKeys {
-  const s = `${prefix}:sem:{${encodeURIComponent(name)}}`;
+  const s = `${semaphoreNamespace(prefix)}:sem:{${encodeURIComponent(name)}}`;
   return {
     list: [`${s}:meta`, `${s}:holders`, `${s}:info`, `${s}:waiters`],
     meta: `${s}:meta`,
@@ -170,5 +180,5 @@ export function semaphoreKeys(prefix: string, name: string): SemaphoreKeys {
 
 /** The set of named semaphores (what `taskfleet sem ls` lists). */
 export function semaphoreIndex(prefix: string): string {
-  return `${prefix}:semaphores`;
+  return `${semaphoreNamespace(prefix)}:semaphores`;
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import { KeyTypeError } from './errors.ts';
 
 /**
@@ -47,10 +48,10 @@ type ScriptCaller = (...args: (string | number)[]) => Promise<unknown>;
 
 /** A set of scripts bound to one connection. */
 export class ScriptRunner {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #scripts: ReadonlyMap<string, ScriptDefinition>;
 
-  constructor(redis: Redis, scripts: ReadonlyMap<string, ScriptDefinition>) {
+  constructor(redis: RedisClient, scripts: ReadonlyMap<string, ScriptDefinition>) {
     this.#redis = redis;
     this.#scripts = scripts;
     const defined = redis as unknown as Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ConnectionInput } from './connection.ts';
+import { clusterPrefixProblem, isClusterUrl, parseClusterUrl } from './cluster-connection.ts';
+import { type ConnectionInput, clusterOf } from './connection.ts';
 import { ArgumentRangeError, InvalidArgumentError } from './errors.ts';
 import { isSafeId } from './keys.ts';
 
@@ -85,13 +86,35 @@ export const keyName = (what: string) =>
     error: `expected a ${what} of well-formed Unicode (no lone surrogates)`,
   });
 
-/** Connection: a redis:// or rediss:// URL, a unix socket path, or ioredis options (which ioredis checks). */
+/**
+ * Connection: a redis:// or rediss:// URL, a unix socket path, ioredis options (which ioredis checks),
+ * or a cluster: `{ cluster: nodes, options? }` or a `redis+cluster://host:port,host:port` URL.
+ */
 export const connection = () =>
   z.custom<ConnectionInput>(
     (value) =>
-      (typeof value === 'string' && value.length > 0) || (typeof value === 'object' && value !== null),
-    { error: 'expected a Redis URL, a socket path or ioredis options' },
+      typeof value === 'string'
+        ? value.length > 0 && (!isClusterUrl(value) || parseClusterUrl(value) !== undefined)
+        : typeof value === 'object' && value !== null,
+    {
+      error:
+        'expected a Redis URL, a socket path, ioredis options, `{ cluster: [nodes] }` or a redis+cluster://host:port,host:port URL',
+    },
   );
+
+/**
+ * On a Redis Cluster every key of a queue must share one hash slot, so the prefix needs a hash tag:
+ * refused here, at once, rather than by BullMQ with CROSSSLOT on its first command.
+ */
+export function checkClusterPrefix<
+  O extends { readonly connection: ConnectionInput; readonly prefix: string },
+>(options: O): O {
+  if (clusterOf(options.connection) === undefined) return options;
+  const problem = clusterPrefixProblem(options.prefix);
+  if (problem !== undefined)
+    throw new InvalidArgumentError(`Invalid \`prefix\`: ${problem}, got ${describe(options.prefix)}`);
+  return options;
+}
 
 /** A map of names to positive integers: `{ cpu: 2 }`. */
 export const limitMap = (what: string) => z.record(name(`${what} name`), positiveInt());

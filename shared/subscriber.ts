@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import { closeRedis } from './connection.ts';
 
 type MessageListener = (message: string) => void;
@@ -11,11 +11,11 @@ type MessageListener = (message: string) => void;
  */
 export class Subscriber {
   /** Opens the subscriber connection (ioredis requires `maxRetriesPerRequest: null` semantics to wait out outages). */
-  readonly #connect: () => Redis;
+  readonly #connect: () => RedisClient;
   readonly #channels = new Map<string, Set<MessageListener>>();
   readonly #reconnectListeners = new Set<() => void>();
   readonly #idleCloseMs: number | undefined;
-  #redis: Redis | undefined;
+  #redis: RedisClient | undefined;
   #wasReady = false;
   #idleTimer: NodeJS.Timeout | undefined;
 
@@ -23,7 +23,7 @@ export class Subscriber {
    * @param idleCloseMs close the connection after this long without any subscription (it reopens on the
    *   next subscribe), so a process that waited once does not keep a connection, and its event loop, alive.
    */
-  constructor(connect: () => Redis, idleCloseMs?: number) {
+  constructor(connect: () => RedisClient, idleCloseMs?: number) {
     this.#connect = connect;
     this.#idleCloseMs = idleCloseMs;
   }
@@ -71,7 +71,7 @@ export class Subscriber {
     if (redis !== undefined) await closeRedis(redis);
   }
 
-  #connection(): Redis {
+  #connection(): RedisClient {
     if (this.#redis !== undefined) return this.#redis;
     const redis = this.#connect();
     redis.on('message', (channel: string, message: string) => {

@@ -130,6 +130,7 @@ export class FleetWorker {
       o.globalLimits,
       o.permitLeaseMs,
       o.logger,
+      o.semaphorePrefix,
     );
     const runner = new TaskRunner({
       client,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/connection.ts';
 import { DistributedSemaphore } from '../shared/semaphore/distributed-semaphore.ts';
 import type { Logger } from './options.ts';
 
@@ -8,7 +8,7 @@ import type { Logger } from './options.ts';
  * DistributedSemaphore per name per process, so all its tasks share one subscription and one heartbeat.
  */
 export class GlobalLimits {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #groupPrefix: string;
   readonly #declared: Readonly<Record<string, number>>;
@@ -18,15 +18,16 @@ export class GlobalLimits {
   readonly #groups = new Map<string, DistributedSemaphore>();
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     prefix: string,
     queue: string,
     declared: Readonly<Record<string, number>>,
     leaseMs: number,
     logger: Logger,
+    namedPrefix = prefix,
   ) {
     this.#redis = redis;
-    this.#prefix = prefix;
+    this.#prefix = namedPrefix;
     // Group semaphores live beside their group's keys, apart from named ones.
     this.#groupPrefix = `${prefix}:${queue}:g`;
     this.#declared = declared;

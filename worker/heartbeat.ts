@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/connection.ts';
 import type { QueueKeys } from '../shared/keys.ts';
 import { settlesWithin } from './settles-within.ts';
 
@@ -43,7 +43,7 @@ const BEATS_TO_LIVE = 3;
  *   new ──start()──▶ beating ──closing()──▶ beating (state: closing) ──stop()──▶ gone (deleted at once)
  */
 export class Heartbeat {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: QueueKeys;
   readonly #intervalMs: number;
   readonly #read: () => WorkerBeat;
@@ -52,7 +52,7 @@ export class Heartbeat {
   #state: WorkerBeat['state'] = 'running';
   #stopped = false;
 
-  constructor(redis: Redis, keys: QueueKeys, intervalMs: number, read: () => WorkerBeat) {
+  constructor(redis: RedisClient, keys: QueueKeys, intervalMs: number, read: () => WorkerBeat) {
     this.#redis = redis;
     this.#keys = keys;
     this.#intervalMs = intervalMs;
@@ -111,7 +111,7 @@ export class Heartbeat {
 }
 
 /** The live workers of a queue, by host and pid. Prunes index entries whose heartbeat expired. */
-export async function readWorkers(redis: Redis, keys: QueueKeys): Promise<WorkerInfo[]> {
+export async function readWorkers(redis: RedisClient, keys: QueueKeys): Promise<WorkerInfo[]> {
   const ids = await redis.zrange(keys.workers, '0', '-1');
   if (ids.length === 0) return [];
   const pipeline = redis.pipeline();

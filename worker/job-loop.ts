@@ -1,6 +1,6 @@
 import { Job, type Processor, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { TaskJobData } from '../producer/group-client.ts';
+import type { RedisClient } from '../shared/connection.ts';
 import type { Logger } from './options.ts';
 import type { SlotHolder, SlotPool } from './slot-pool.ts';
 
@@ -14,7 +14,7 @@ class ManualWorker extends Worker<TaskJobData> {
 export interface JobLoopOptions {
   readonly queue: string;
   readonly prefix: string;
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly name: string | undefined;
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;

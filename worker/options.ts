@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ConnectionInput } from '../shared/connection.ts';
 import { defaults } from '../shared/defaults.ts';
 import {
+  checkClusterPrefix,
   connection,
   durationMs,
   keyPrefix,
@@ -25,6 +26,12 @@ export interface FleetWorkerOptions {
   readonly queue: string;
   /** Key prefix; must match the producers'. Default `taskfleet`. */
   readonly prefix?: string;
+  /**
+   * Key prefix of the fleet-wide named limits (globalLimits, ctx.semaphore). Default: `prefix`. Queues
+   * spread over a Redis Cluster's shards with prefixes of their own share their limits by giving the
+   * same semaphorePrefix.
+   */
+  readonly semaphorePrefix?: string;
   /** Handlers running at once in this process (asyncio: the Semaphore around the whole worker). Default 1. */
   readonly concurrency?: number;
   /** Named limits in this process: `{ cpu: 2 }`; a task asks for permits with `worker.task(..., { local: { cpu: 1 } })`. */
@@ -84,6 +91,7 @@ const workerSchema = z
     connection: connection(),
     queue: safeId('queue name'),
     prefix: keyPrefix().default(defaults.prefix),
+    semaphorePrefix: keyPrefix().optional(),
     concurrency: positiveInt().default(defaults.concurrency),
     localLimits: limitMap('local limit').default({}),
     globalLimits: limitMap('global limit').default({}),
@@ -113,5 +121,5 @@ const workerSchema = z
 export type ResolvedWorkerOptions = Readonly<z.output<typeof workerSchema>>;
 
 export function resolveWorkerOptions(input: FleetWorkerOptions): ResolvedWorkerOptions {
-  return parseOptions(workerSchema, input, 'FleetWorker options');
+  return checkClusterPrefix(parseOptions(workerSchema, input, 'FleetWorker options'));
 }

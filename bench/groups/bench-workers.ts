@@ -16,8 +16,9 @@ export interface BenchWorkerConfig {
 export class BenchWorkers {
   readonly children: readonly BenchChild[];
   #done = 0;
+  #lastAt = 0;
   #target = Number.POSITIVE_INFINITY;
-  #reached: (() => void) | undefined;
+  #reached: ((lastAt: number) => void) | undefined;
   #usageReplies: ((m: Message) => void)[] = [];
 
   private constructor(children: BenchChild[], onMessage?: (child: BenchChild, m: Message) => void) {
@@ -26,7 +27,8 @@ export class BenchWorkers {
       child.on((m) => {
         if (m.type === 'done') {
           this.#done += m.count as number;
-          if (this.#done >= this.#target) this.#reached?.();
+          this.#lastAt = Math.max(this.#lastAt, m.lastAt as number);
+          if (this.#done >= this.#target) this.#reached?.(this.#lastAt);
         } else if (m.type === 'usage') this.#usageReplies.shift()?.(m);
         else onMessage?.(child, m);
       });
@@ -46,9 +48,12 @@ export class BenchWorkers {
     return new BenchWorkers(children, onMessage);
   }
 
-  /** Resolves once the workers have completed `count` tasks in all (counted from the start). */
-  completed(count: number): Promise<void> {
-    if (this.#done >= count) return Promise.resolve();
+  /**
+   * Resolves once the workers have completed `count` tasks in all (counted from the start), with the
+   * absolute time (bench-child `now()`) the last of them completed.
+   */
+  completed(count: number): Promise<number> {
+    if (this.#done >= count) return Promise.resolve(this.#lastAt);
     this.#target = count;
     return new Promise((resolve) => {
       this.#reached = resolve;

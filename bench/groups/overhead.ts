@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { Producer } from 'taskfleet/producer';
 import { startRedisServer } from '../../infra/redis-server.ts';
 import { defaults } from '../../shared/defaults.ts';
+import { now } from '../lib/bench-child.ts';
 import { countCommands } from '../lib/command-counter.ts';
 import { commandStats, resetStats } from '../lib/command-stats.ts';
 import { describeEnvironment } from '../lib/environment.ts';
@@ -86,7 +87,8 @@ async function run(kind: Kind, processes: number, tasks: number, logEverything =
   const cpuBefore = await redisCpuUsec(redis);
   if (logEverything) await recordEverything(redis, 10_000_000);
 
-  const started = performance.now();
+  const started = now();
+  let finished = started;
   if (queue !== undefined) {
     const allDone = workers.completed(tasks);
     for (let i = 0; i < tasks; i += BATCH) {
@@ -97,13 +99,14 @@ async function run(kind: Kind, processes: number, tasks: number, logEverything =
       }));
       await queue.addBulk(jobs);
     }
-    await allDone;
+    finished = await allDone;
   } else if (producer !== undefined) {
     const group = producer.taskGroup({ name: 'bench' });
     for (let i = 0; i < tasks; i++) group.createTask('noop', { i });
     await group.wait();
+    finished = now();
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (finished - started) / 1000;
 
   const exact = logEverything ? await readEverything(redis, names, IGNORE) : undefined;
   const stats = await commandStats(redis);

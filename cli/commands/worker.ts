@@ -18,6 +18,7 @@ interface WorkerCommandOptions {
   readonly local?: Record<string, number>;
   readonly global?: Record<string, number>;
   readonly name?: string;
+  readonly semaphorePrefix?: string;
   readonly shutdownGrace?: number;
   readonly heartbeat?: number;
   readonly telemetry?: boolean;
@@ -45,6 +46,10 @@ export function workerCommand(program: Command, act: Act): void {
       limitPair,
     )
     .option('--name <name>', 'a name for this worker (BullMQ, `workers`)')
+    .option(
+      '--semaphore-prefix <prefix>',
+      'key prefix of the fleet-wide limits (default: --prefix); the same for queues that share limits',
+    )
     .option(
       '--shutdown-grace <duration>',
       'on SIGTERM, how long running tasks get to finish (default 10s)',
@@ -84,6 +89,7 @@ async function runWorker(ctx: CliContext, options: WorkerCommandOptions): Promis
     globalLimits: options.global ?? {},
     logger,
     ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.semaphorePrefix === undefined ? {} : { semaphorePrefix: options.semaphorePrefix }),
     ...(options.shutdownGrace === undefined ? {} : { shutdownGraceMs: options.shutdownGrace }),
     ...(options.heartbeat === undefined ? {} : { heartbeatIntervalMs: options.heartbeat }),
   });

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import type { CancelReason } from '../cancel-reason.ts';
+import type { RedisClient } from '../connection.ts';
 import { KeyTypeError } from '../errors.ts';
 import type { GroupKeys, QueueKeys } from '../keys.ts';
 import { loadScripts, ScriptRunner } from '../lua-scripts.ts';
@@ -92,10 +92,10 @@ export interface CancelRequests {
 /** Typed calls of the group Lua scripts (this folder's `.lua` files), for one queue. */
 export class GroupScripts {
   readonly keys: QueueKeys;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #runner: ScriptRunner;
 
-  constructor(redis: Redis, keys: QueueKeys) {
+  constructor(redis: RedisClient, keys: QueueKeys) {
     this.#redis = redis;
     this.keys = keys;
     this.#runner = new ScriptRunner(redis, SCRIPTS);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Span } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Batcher } from '../batcher.ts';
+import type { RedisClient } from '../connection.ts';
 import { defaults } from '../defaults.ts';
 import { ArgumentRangeError, LimitNotSetError, PermitLostError, SemaphoreTimeoutError } from '../errors.ts';
 import { type SemaphoreKeys, semaphoreIndex, semaphoreKeys } from '../keys.ts';
@@ -135,7 +135,7 @@ interface Waiter {
  */
 export class DistributedSemaphore {
   readonly name: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: z.output<typeof optionsSchema>;
   readonly #keys: SemaphoreKeys;
   readonly #scripts: SemaphoreScripts;
@@ -157,7 +157,7 @@ export class DistributedSemaphore {
   #mismatchReported = false;
   #listed = false;
 
-  constructor(redis: Redis, semaphoreName: string, options: DistributedSemaphoreOptions = {}) {
+  constructor(redis: RedisClient, semaphoreName: string, options: DistributedSemaphoreOptions = {}) {
     this.name = parseOptions(keyName('semaphore name'), semaphoreName, 'semaphore name');
     this.#options = parseOptions(optionsSchema, options, 'DistributedSemaphore options');
     this.#redis = redis;
@@ -453,7 +453,7 @@ export class DistributedSemaphore {
     for (const permit of this.#held.values()) {
       if (permit.overdue(this.#options.leaseMs)) {
         permit.lose(
-          `its lease (${this.#options.leaseMs} ms) could not be renewed: Redis did not answer in time`,
+          `its lease (${this.#options.leaseMs} ms) could not be renewed: RedisClient did not answer in time`,
         );
       }
     }

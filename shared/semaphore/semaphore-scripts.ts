@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.ts';
 import type { SemaphoreKeys } from '../keys.ts';
 import { loadScripts, ScriptRunner } from '../lua-scripts.ts';
 
@@ -89,7 +89,7 @@ export class SemaphoreScripts {
   readonly #runner: ScriptRunner;
   readonly #keys: SemaphoreKeys;
 
-  constructor(redis: Redis, keys: SemaphoreKeys) {
+  constructor(redis: RedisClient, keys: SemaphoreKeys) {
     this.#runner = new ScriptRunner(redis, SCRIPTS);
     this.#keys = keys;
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import type { TaskContext, TaskModuleEntry } from 'taskfleet/worker';
+import { createRedis, type RedisClient } from '../../shared/connection.ts';
 import { report } from './report.ts';
 
 /**
@@ -8,9 +8,10 @@ import { report } from './report.ts';
  * many tasks are inside the limited section right now, fleet-wide: INCR after acquiring, DECR before
  * releasing, so the count can only under-report the holders.
  */
-let redis: Redis | undefined;
-const counters = (): Redis => {
-  redis ??= new Redis(process.env.TASKFLEET_TEST_REDIS ?? '');
+let redis: RedisClient | undefined;
+const counters = (): RedisClient => {
+  // createRedis: the fleet's Redis may be a cluster (a redis+cluster:// URL).
+  redis ??= createRedis(process.env.TASKFLEET_TEST_REDIS ?? '', { name: 'test-counters' });
   return redis;
 };
 
