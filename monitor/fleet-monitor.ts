@@ -1,7 +1,12 @@
 import { Producer } from '../producer/producer.ts';
 import type { RedisClient } from '../shared/connection.ts';
 import { type ConnectionInput, closeRedis, createRedis } from '../shared/connection.ts';
-import { GroupNotFoundError, SemaphoreNotFoundError, type TaskFailedError } from '../shared/errors.ts';
+import {
+  GroupNotFoundError,
+  KeyTypeError,
+  SemaphoreNotFoundError,
+  type TaskFailedError,
+} from '../shared/errors.ts';
 import { GroupScripts } from '../shared/group-protocol/group-scripts.ts';
 import type { GroupState, GroupStatus } from '../shared/group-protocol/group-state.ts';
 import { QueueKeys, semaphoreIndex, taskJobId } from '../shared/keys.ts';
@@ -57,10 +62,10 @@ export class FleetMonitor {
   /** The most recent groups (children too), newest first. Forgets ids whose retention ran out. */
   async groups(limit: number): Promise<GroupSummary[]> {
     const ids = await this.redis.zrevrange(this.keys.groups, 0, limit - 1);
-    const statuses = await Promise.all(ids.map((id) => this.#scripts.status(id)));
+    const statuses = await Promise.all(ids.map((id) => this.#scripts.status(id).catch(skipBroken)));
     const gone = ids.filter((_id, k) => statuses[k] === undefined);
     if (gone.length > 0) await this.redis.zrem(this.keys.groups, ...gone);
-    const found = statuses.filter((s): s is GroupStatus => s !== undefined);
+    const found = statuses.filter((s): s is GroupStatus => s !== undefined && s !== null);
     return Promise.all(found.map(async (status) => ({ status, firstError: await this.firstError(status) })));
   }
 
@@ -109,7 +114,8 @@ export class FleetMonitor {
   /** Every named semaphore of the prefix, by name. */
   async semaphores(): Promise<SemaphoreStatus[]> {
     const names = (await this.redis.smembers(semaphoreIndex(this.#prefix))).sort();
-    return Promise.all(names.map((name) => this.#semaphore(name).status()));
+    const statuses = await Promise.all(names.map((name) => this.#semaphore(name).status().catch(skipBroken)));
+    return statuses.filter((s): s is SemaphoreStatus => s !== null);
   }
 
   async semaphore(name: string): Promise<SemaphoreStatus> {
@@ -141,4 +147,13 @@ export class FleetMonitor {
     }
     return semaphore;
   }
+}
+
+/**
+ * A group or semaphore whose key something else overwrote (KeyTypeError) is left out of lists, not
+ * dropped from the index: asked for by name, it reports the error. One bad key must not hide the rest.
+ */
+function skipBroken(error: unknown): null {
+  if (error instanceof KeyTypeError) return null;
+  throw error;
 }

@@ -1,5 +1,6 @@
 import { cancelReason } from '../shared/cancel-reason.ts';
 import type { GroupPolicy } from '../shared/group-protocol/group-state.ts';
+import { parseOptions, safeId } from '../shared/options.ts';
 import { GroupClient } from './group-client.ts';
 import { GroupHandle } from './group-handle.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
@@ -59,7 +60,8 @@ export class Producer {
 
   /** Attaches to a group by id, from any process: status, wait, cancel. */
   group(id: string): GroupHandle {
-    return new GroupHandle(this.#client, id);
+    // The id is spelled into keys: one that could break them is refused (InvalidArgumentError).
+    return new GroupHandle(this.#client, parseOptions(safeId('group id'), id, 'group id'));
   }
 
   /**

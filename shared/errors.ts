@@ -27,6 +27,7 @@ export const ErrorCode = {
   RedisAuthFailed: 'REDIS_AUTH_FAILED',
   RedisTlsFailed: 'REDIS_TLS_FAILED',
   InputInvalid: 'INPUT_INVALID',
+  KeyWrongType: 'KEY_WRONG_TYPE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -314,6 +315,30 @@ export class RedisTlsError extends TaskfleetError {
 export class InvalidInputError extends TaskfleetError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.InputInvalid, message, options);
+  }
+}
+
+/**
+ * A key taskfleet owns holds a value of another type (someone wrote to it: a `SET` where a group's hash
+ * or a semaphore's zset belongs). Only the group or semaphore of that key fails; nothing is overwritten.
+ */
+export class KeyTypeError extends TaskfleetError {
+  readonly keys: readonly string[];
+
+  constructor(keys: readonly string[], options?: ErrorOptions) {
+    super(
+      ErrorCode.KeyWrongType,
+      `A Redis key of taskfleet's holds a value of the wrong type (written by something else?): one of ${keys.join(', ')}`,
+      options,
+    );
+    this.keys = keys;
+  }
+
+  /** Redis's WRONGTYPE reply (also when a Lua script hit it) as a KeyTypeError; other errors unchanged. */
+  static wrap(error: unknown, keys: readonly string[]): unknown {
+    return error instanceof Error && /\bWRONGTYPE\b/.test(error.message)
+      ? new KeyTypeError(keys, { cause: error })
+      : error;
   }
 }
 

@@ -14,6 +14,7 @@ export {
   InvalidArgumentError,
   InvalidInputError,
   isTaskfleetError,
+  KeyTypeError,
   LimitNotSetError,
   PermitLostError,
   RedisAuthError,

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './connection.ts';
+import { KeyTypeError } from './errors.ts';
 
 /**
  * Loads a folder of Lua commands, BullMQ-style: one file per command named `<name>-<numKeys>.lua`,
@@ -61,8 +62,15 @@ export class ScriptRunner {
     }
   }
 
+  /** A key of the wrong type (overwritten by someone else) rejects with KeyTypeError. */
   run(name: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return this.#caller(this.#redis, name, keys)(...keys, ...args);
+    return this.#caller(
+      this.#redis,
+      name,
+      keys,
+    )(...keys, ...args).catch((error: unknown) => {
+      throw KeyTypeError.wrap(error, keys);
+    });
   }
 
   /** Queues the script on a pipeline (ioredis adds defined commands to pipelines too). */

@@ -26,10 +26,13 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, lab
   }
   const got = 'input' in issue ? `, got ${describe(secretFree(path, issue.input))}` : '';
   const message = `Invalid \`${path}\`: ${issue.message}${got}`;
-  // A number of the right type but the wrong size is a RangeError; everything else a TypeError.
+  // A number of the right type but the wrong size is a RangeError (NaN and ±Infinity included, which
+  // zod reports as not numbers); everything else a TypeError.
   const isRange =
     RANGE_CODES.has(issue.code) ||
-    (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number');
+    (issue.code === 'invalid_type' &&
+      (issue.expected === 'int' || issue.expected === 'number') &&
+      typeof issue.input === 'number');
   throw isRange ? new ArgumentRangeError(message) : new InvalidArgumentError(message);
 }
 
@@ -80,6 +83,15 @@ export const name = (what: string) =>
     .string({ error: `expected a ${what} (a string)` })
     .min(1, { error: `expected a non-empty ${what}` })
     .max(200, { error: `expected a ${what} of at most 200 characters` });
+
+/**
+ * A name that becomes part of a Redis key (URI-encoded): a `name` that is also well-formed Unicode, since
+ * a lone surrogate cannot be encoded.
+ */
+export const keyName = (what: string) =>
+  name(what).refine((value) => value.isWellFormed(), {
+    error: `expected a ${what} of well-formed Unicode (no lone surrogates)`,
+  });
 
 /**
  * Connection: a redis:// or rediss:// URL, a unix socket path, ioredis options (which ioredis checks),

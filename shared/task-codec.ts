@@ -40,6 +40,11 @@ function strictReplacer(this: unknown, key: string, value: unknown): unknown {
         throw new TaskDataError(`${where(key)} is a ${value.constructor.name}, which JSON turns into {}`);
       }
       return value;
+    case 'undefined':
+      // Dropped from an object (an absent optional field), but turned into null in an array.
+      if (Array.isArray(this))
+        throw new TaskDataError(`${where(key)} is undefined, which JSON turns into null`);
+      return value;
     default:
       return value;
   }
@@ -50,8 +55,9 @@ function where(key: string): string {
 }
 
 /**
- * JSON text of a value, refusing what JSON cannot carry faithfully (functions, BigInt, NaN, Map, Set,
- * typed arrays, cycles) and what is over `maxBytes`. `undefined` gives `undefined` (no data).
+ * JSON text of a value, refusing what JSON cannot carry faithfully (functions, symbols, BigInt, NaN and
+ * ±Infinity, Map, Set, typed arrays, cycles, undefined in an array) and what is over `maxBytes`.
+ * `undefined` gives `undefined` (no data); an undefined object property is dropped, as JSON does.
  */
 export function toJson(value: unknown, what: string, maxBytes: number): string | undefined {
   if (value === undefined) return undefined;

@@ -102,10 +102,13 @@ export class TaskRunner {
     if (task === undefined)
       throw new UnrecoverableError(`Job ${job.id} is not a taskfleet task (its id names no group)`);
     const attempt = job.attemptsMade + 1;
-    const decision = await this.#starts.submit(task.groupId, {
-      index: task.index,
-      token: `${this.#deps.workerId}/${job.id}/${attempt}`,
-    });
+    const decision = await this.#starts
+      .submit(task.groupId, { index: task.index, token: `${this.#deps.workerId}/${job.id}/${attempt}` })
+      .catch((error: unknown) => {
+        // E.g. the group's keys were overwritten (KeyTypeError): that job fails, the worker goes on.
+        this.#deps.options.logger.error(`could not start task ${task.index} of group ${task.groupId}`, error);
+        throw error;
+      });
     // Settled, cancelled or gone: the handler never runs and the job completes as a no-op.
     if (decision !== 'run') return;
 

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CancelReason } from '../cancel-reason.ts';
 import type { RedisClient } from '../connection.ts';
+import { KeyTypeError } from '../errors.ts';
 import type { GroupKeys, QueueKeys } from '../keys.ts';
 import { loadScripts, ScriptRunner } from '../lua-scripts.ts';
 import {
@@ -124,7 +125,7 @@ export class GroupScripts {
     );
     const replies = (await pipeline.exec()) ?? [];
     const [error, reply] = replies[1] ?? [new Error('no reply'), null];
-    if (error !== null) throw error;
+    if (error !== null) throw KeyTypeError.wrap(error, [k.meta]);
     const createdAt = Number(reply);
     if (createdAt < 0) return 'duplicate';
     await this.#redis.zadd(this.keys.groups, createdAt, id);
@@ -271,6 +272,8 @@ export class GroupScripts {
   async status(id: string): Promise<GroupStatus | undefined> {
     const k = this.keys.group(id);
     const replies = await this.#redis.multi().hgetall(k.meta).hlen(k.run).exec();
+    const failed = replies?.find(([error]) => error !== null)?.[0];
+    if (failed) throw KeyTypeError.wrap(failed, [k.meta, k.run]);
     const meta = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
     const running = Number(replies?.[1]?.[1] ?? 0);
     return parseStatus(id, meta, running);

@@ -7,7 +7,7 @@ import type { RedisClient } from '../connection.ts';
 import { defaults } from '../defaults.ts';
 import { ArgumentRangeError, LimitNotSetError, PermitLostError, SemaphoreTimeoutError } from '../errors.ts';
 import { type SemaphoreKeys, semaphoreIndex, semaphoreKeys } from '../keys.ts';
-import { durationMs, keyPrefix, name, nonNegativeInt, parseOptions, positiveInt } from '../options.ts';
+import { durationMs, keyName, keyPrefix, nonNegativeInt, parseOptions, positiveInt } from '../options.ts';
 import type { Subscriber } from '../subscriber.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { Attr, Span as SpanName } from '../telemetry/names.ts';
@@ -160,7 +160,7 @@ export class DistributedSemaphore {
   #listed = false;
 
   constructor(redis: RedisClient, semaphoreName: string, options: DistributedSemaphoreOptions = {}) {
-    this.name = parseOptions(name('semaphore name'), semaphoreName, 'semaphore name');
+    this.name = parseOptions(keyName('semaphore name'), semaphoreName, 'semaphore name');
     this.#options = parseOptions(optionsSchema, options, 'DistributedSemaphore options');
     this.#redis = redis;
     this.#keys = semaphoreKeys(this.#options.prefix, this.name);

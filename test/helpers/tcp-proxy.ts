@@ -9,6 +9,7 @@ export class TcpProxy {
   readonly url: string;
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
+  readonly #sent = new WeakMap<[Socket, Socket], string>();
   #frozen = false;
 
   private constructor(server: Server, port: number) {
@@ -36,6 +37,13 @@ export class TcpProxy {
       client.destroy();
       upstream.destroy();
     };
+    // The first bytes a client sends (its CLIENT SETNAME among them), for freezeNamed().
+    let sent = '';
+    client.on('data', (chunk: Buffer) => {
+      if (sent.length >= 4096) return;
+      sent += chunk.toString('latin1');
+      this.#sent.set(pair, sent);
+    });
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
     if (this.#frozen) this.#pause(pair);
@@ -44,6 +52,22 @@ export class TcpProxy {
   freeze(): void {
     this.#frozen = true;
     for (const pair of this.#pairs) this.#pause(pair);
+  }
+
+  /**
+   * Freezes only the open connections that named themselves `name` (CLIENT SETNAME): e.g. a worker's
+   * subscriber goes deaf while its commands still flow. Returns how many; `thaw()` resumes them.
+   */
+  freezeNamed(name: string): number {
+    const wanted = `$${name.length}\r\n${name}\r\n`;
+    let frozen = 0;
+    for (const pair of this.#pairs) {
+      if (this.#sent.get(pair)?.includes(wanted)) {
+        this.#pause(pair);
+        frozen++;
+      }
+    }
+    return frozen;
   }
 
   thaw(): void {

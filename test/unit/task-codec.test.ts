@@ -26,9 +26,14 @@ describe('toJson', () => {
     ['a Set', { s: new Set() }, /a Set/],
     ['a typed array', { b: new Uint8Array(2) }, /Uint8Array/],
     ['a symbol', { s: Symbol('x') }, /symbol/],
+    ['undefined in an array', { list: [1, undefined] }, /undefined, which JSON turns into null/],
   ])('refuses %s with TaskDataError', (_what, value, message) => {
     expect(() => toJson(value, 'data of task `t`', 1000)).toThrow(TaskDataError);
     expect(() => toJson(value, 'data of task `t`', 1000)).toThrow(message);
+  });
+
+  test('drops an undefined object property, as JSON does (an absent optional field)', () => {
+    expect(toJson({ a: 1, b: undefined }, 'data', 100)).toBe('{"a":1}');
   });
 
   test('refuses cycles', () => {
