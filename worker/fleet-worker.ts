@@ -141,6 +141,19 @@ export class FleetWorker {
       o.logger,
       o.semaphorePrefix,
     );
+    // A worker configured with a limit other than the fleet's says so when it starts, not when (if ever)
+    // one of its tasks first asks for a permit.
+    await Promise.all(
+      limits
+        .named()
+        .map((semaphore) =>
+          semaphore
+            .checkLimit()
+            .catch((error: unknown) =>
+              o.logger.warn(`could not read the limit of semaphore \`${semaphore.name}\``, error),
+            ),
+        ),
+    );
     const runner = new TaskRunner({
       client,
       leases,

@@ -261,6 +261,16 @@ export class DistributedSemaphore {
     return { name: this.name, ...(await this.#scripts.status()) };
   }
 
+  /**
+   * Compares the limit this process was configured with against the one in force in Redis, and reports
+   * a mismatch (`onLimitMismatch`, else a process warning) — at startup, rather than at the first
+   * acquire, which may never come. A semaphore with no limit yet gets this process's at its first use.
+   */
+  async checkLimit(): Promise<void> {
+    const { limit } = await this.#scripts.status();
+    if (limit > 0) this.#checkLimit(limit);
+  }
+
   /** Whether this instance holds permits or has waiters right now. */
   get busy(): boolean {
     return this.#held.size > 0 || this.#waiters.size > 0;
