@@ -36,7 +36,8 @@ export interface CancelReason {
   readonly by?: FailingTask;
 }
 
-const KINDS: ReadonlySet<string> = new Set<CancelKind>([
+/** Every cancel kind a worker accepts on the cancel channel. */
+export const CANCEL_KINDS: ReadonlySet<string> = new Set<CancelKind>([
   'failure',
   'user',
   'deadline',
@@ -62,7 +63,7 @@ export function parseCancelReason(value: unknown): CancelReason | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const { kind, message, by } = value as Record<string, unknown>;
-  if (typeof kind !== 'string' || !KINDS.has(kind) || typeof message !== 'string') return undefined;
+  if (typeof kind !== 'string' || !CANCEL_KINDS.has(kind) || typeof message !== 'string') return undefined;
   const failing = parseFailingTask(by);
   return cancelReason(kind as CancelKind, message, failing);
 }

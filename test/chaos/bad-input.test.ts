@@ -17,6 +17,7 @@ import {
 import { FleetWorker } from 'taskfleet/worker';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FleetMonitor } from '../../monitor/fleet-monitor.ts';
+import { CANCEL_KINDS } from '../../shared/cancel-reason.ts';
 import { QueueKeys } from '../../shared/keys.ts';
 import { UNSERIALIZABLE_KINDS } from '../fleet/bad-input-tasks.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
@@ -359,16 +360,6 @@ describe('malformed messages on the cancel channel', () => {
     tg.createTask('block', { tag: 'b' });
     await t.fleet.waitForCount(of(tg.id, 'started'), 2);
 
-    const kinds = [
-      'failure',
-      'user',
-      'deadline',
-      'parent',
-      'producer-lost',
-      'producer-error',
-      'task',
-      'shutdown',
-    ];
     const reason = fc.record({ kind: fc.constantFrom('user', 'task'), message: fc.string() });
     const malformed = fc.oneof(
       notJson,
@@ -384,7 +375,7 @@ describe('malformed messages on the cancel channel', () => {
       fc
         .oneof(
           fc.jsonValue().filter((r) => typeof r !== 'object' || r === null || !('kind' in r)),
-          fc.record({ kind: fc.string().filter((k) => !kinds.includes(k)), message: fc.string() }),
+          fc.record({ kind: fc.string().filter((k) => !CANCEL_KINDS.has(k)), message: fc.string() }),
           fc.record({ kind: fc.constant('user'), message: fc.integer() }),
         )
         .map((r) => JSON.stringify({ g: tg.id, r })),
