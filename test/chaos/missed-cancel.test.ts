@@ -80,14 +80,17 @@ describe('a worker whose subscriber misses the broadcast', () => {
     return tg;
   }
 
+  /** When each of the two running tasks' signals aborts. */
+  function abortsOfBoth(tg: TaskGroup): Promise<number>[] {
+    return [0, 1].map((index) => arrival(fleet, (e) => of(tg.id, 'aborted')(e) && e.index === index));
+  }
+
   test(`subscriber connection killed (CLIENT KILL) just before the cancel: both running tasks abort within cancelPollMs (${POLL_MS} ms) + ${MARGIN_MS} ms`, async () => {
     const latencies: number[] = [];
     for (let sample = 0; sample < SAMPLES; sample++) {
       await expect.poll(subscriberIds, { timeout: 10_000 }).toHaveLength(2);
       const tg = await twoRunning();
-      const aborts = [0, 1].map((index) =>
-        arrival(fleet, (e) => of(tg.id, 'aborted')(e) && e.index === index),
-      );
+      const aborts = abortsOfBoth(tg);
       for (const id of await subscriberIds()) await redis.client('KILL', 'ID', id);
       const cancelledAt = performance.now();
       // Published while both subscribers are gone: nobody hears it.
@@ -105,9 +108,7 @@ describe('a worker whose subscriber misses the broadcast', () => {
     for (let sample = 0; sample < SAMPLES; sample++) {
       await expect.poll(subscriberIds, { timeout: 10_000 }).toHaveLength(2);
       const tg = await twoRunning();
-      const aborts = [0, 1].map((index) =>
-        arrival(fleet, (e) => of(tg.id, 'aborted')(e) && e.index === index),
-      );
+      const aborts = abortsOfBoth(tg);
       expect(proxy.freezeNamed(subscriberName)).toBe(2);
       try {
         const cancelledAt = performance.now();
