@@ -2,6 +2,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { RedisClient } from '../shared/connection.ts';
 import { closeRedis, createRedis } from '../shared/connection.ts';
 import { whenConnected } from '../shared/connection-check.ts';
+import { defaults } from '../shared/defaults.ts';
 import { GroupNotFoundError, GroupNotOpenError } from '../shared/errors.ts';
 import { GroupScripts } from '../shared/group-protocol/group-scripts.ts';
 import { type GroupStatus, isFinal } from '../shared/group-protocol/group-state.ts';
@@ -10,7 +11,7 @@ import { describeConnection } from '../shared/redact.ts';
 import { Subscriber } from '../shared/subscriber.ts';
 import { Wakeup } from '../shared/wakeup.ts';
 import type { TaskTrace } from './group-trace.ts';
-import type { ResolvedProducerOptions, TaskOptions } from './options.ts';
+import type { KeepJobs, ResolvedProducerOptions, TaskOptions } from './options.ts';
 
 /**
  * What a task's BullMQ job carries besides its id (which names the group, epoch and index: see
@@ -171,7 +172,15 @@ export class GroupClient {
 
   #jobOptions(jobId: string, task: TaskOptions | undefined): JobsOptions {
     const { removeOnComplete, removeOnFail } = this.options;
-    const opts: JobsOptions = { jobId, removeOnComplete, removeOnFail } as JobsOptions;
+    const opts: JobsOptions = { jobId };
+    // Workers apply the default retention themselves: a job carries it only when it differs, which
+    // saves BullMQ parsing it from every job's options (~3 µs of Redis time per task).
+    if (!sameRetention(removeOnComplete, defaults.removeOnComplete)) {
+      opts.removeOnComplete = removeOnComplete as NonNullable<JobsOptions['removeOnComplete']>;
+    }
+    if (!sameRetention(removeOnFail, defaults.removeOnFail)) {
+      opts.removeOnFail = removeOnFail as NonNullable<JobsOptions['removeOnFail']>;
+    }
     if (task === undefined) return opts;
     if (task.attempts !== undefined) opts.attempts = task.attempts;
     if (task.backoff !== undefined) opts.backoff = task.backoff as NonNullable<JobsOptions['backoff']>;
@@ -186,4 +195,9 @@ function traceFields(trace: TaskTrace | undefined, index: number): { t?: string;
   if (trace === undefined) return {};
   if (index < trace.linkFrom) return trace.parent === undefined ? {} : { t: trace.parent };
   return trace.link === undefined ? {} : { t: trace.link, k: 1 };
+}
+
+function sameRetention(a: KeepJobs, b: KeepJobs): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  return a.age === b.age && a.count === b.count;
 }

@@ -11,7 +11,7 @@ import { KeyTypeError } from './errors.ts';
  */
 
 export interface ScriptDefinition {
-  /** The ioredis command name: `tf` + the file name in camelCase (`start-task-5.lua` -> `tfStartTask`). */
+  /** The ioredis command name: `tf` + the file name in camelCase (`finish-and-start-5.lua` -> `tfFinishAndStart`). */
   readonly command: string;
   readonly numberOfKeys: number;
   readonly lua: string;

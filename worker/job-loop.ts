@@ -1,6 +1,7 @@
 import { Job, type Processor, Worker } from 'bullmq';
 import type { TaskJobData } from '../producer/group-client.ts';
 import type { RedisClient } from '../shared/connection.ts';
+import { defaults } from '../shared/defaults.ts';
 import type { Logger } from './options.ts';
 import type { SlotHolder, SlotPool } from './slot-pool.ts';
 
@@ -66,6 +67,9 @@ export class JobLoop {
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,
       maxStalledCount: options.maxStalledCount,
+      // The default retention; a producer configured otherwise puts its own on each job.
+      removeOnComplete: defaults.removeOnComplete,
+      removeOnFail: defaults.removeOnFail,
       ...(options.name === undefined ? {} : { name: options.name }),
     });
     this.#bull.on('error', (error) => this.#logger.warn('BullMQ worker error', error));

@@ -2,7 +2,6 @@ import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { GroupClient, TaskJobData } from '../producer/group-client.ts';
 import type { LeaseKeeper } from '../producer/lease-keeper.ts';
 import type { TaskGroup } from '../producer/task-group.ts';
-import { KeyedBatcher } from '../shared/batcher.ts';
 import { type CancelReason, cancelReason } from '../shared/cancel-reason.ts';
 import {
   DataTooLargeError,
@@ -13,18 +12,13 @@ import {
   TaskDataError,
   UnknownTaskError,
 } from '../shared/errors.ts';
-import type {
-  FinishKind,
-  FinishRequest,
-  FinishResult,
-  StartDecision,
-  StartRequest,
-} from '../shared/group-protocol/group-scripts.ts';
+import type { FinishKind } from '../shared/group-protocol/group-scripts.ts';
 import type { LocalPermit, LocalSemaphore } from '../shared/local-semaphore.ts';
 import { encodeCancelled, encodeError, encodeValue, toJson } from '../shared/task-codec.ts';
 import { countGroup } from '../shared/telemetry/group-metrics.ts';
 import { AttemptPermits } from './attempt-permits.ts';
 import type { GlobalLimits } from './global-limits.ts';
+import { GroupSteps } from './group-steps.ts';
 import type { ResolvedWorkerOptions } from './options.ts';
 import type { RunningTasks } from './running-tasks.ts';
 import type { SlotHolder, SlotPool } from './slot-pool.ts';
@@ -67,23 +61,20 @@ function isDeterministic(error: unknown): boolean {
 
 /**
  * Runs one attempt of one task: the BullMQ processor. In order:
- *   start-task (may refuse: settled, group stopped) → local permits → handler → finish-task.
+ *   start (may refuse: settled, group stopped) → permits → handler → finish (GroupSteps).
  * The group is told how the attempt ended before BullMQ is, so a crash in between re-runs the attempt
  * rather than losing its outcome.
  */
 export class TaskRunner {
   readonly #deps: RunnerDeps;
   /** Starts and finishes of one group's tasks that happen together go to Redis as one script call. */
-  readonly #starts: KeyedBatcher<StartRequest, StartDecision>;
-  readonly #finishes: KeyedBatcher<FinishRequest, FinishResult>;
+  readonly #steps: GroupSteps;
   /** Jobs this runner's processor saw, so a 'failed' event can tell BullMQ's own failures apart. */
   readonly #seen = new WeakSet<Job>();
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
-    const { scripts } = deps.client;
-    this.#starts = new KeyedBatcher((groupId, tasks) => scripts.startTasks(groupId, tasks));
-    this.#finishes = new KeyedBatcher((groupId, attempts) => scripts.finishTasks(groupId, attempts));
+    this.#steps = new GroupSteps(deps.client.scripts);
   }
 
   /** Whether the processor ran for this job object (BullMQ fails some jobs without calling it). */
@@ -102,8 +93,8 @@ export class TaskRunner {
     if (task === undefined)
       throw new UnrecoverableError(`Job ${job.id} is not a taskfleet task (its id names no group)`);
     const attempt = job.attemptsMade + 1;
-    const decision = await this.#starts
-      .submit(task.groupId, { index: task.index, token: `${this.#deps.workerId}/${job.id}/${attempt}` })
+    const decision = await this.#steps
+      .start(task.groupId, { index: task.index, token: `${this.#deps.workerId}/${job.id}/${attempt}` })
       .catch((error: unknown) => {
         // E.g. the group's keys were overwritten (KeyTypeError): that job fails, the worker goes on.
         this.#deps.options.logger.error(`could not start task ${task.index} of group ${task.groupId}`, error);
@@ -195,7 +186,7 @@ export class TaskRunner {
   ): Promise<void> {
     const { job, task, signal } = run;
     const finish = async (kind: FinishKind, payload: string, failReason?: CancelReason): Promise<void> => {
-      const result = await this.#finishes.submit(task.groupId, {
+      const result = await this.#steps.finish(task.groupId, {
         index: task.index,
         kind,
         payload,

@@ -5,7 +5,7 @@ import { loadScripts } from '../../shared/lua-scripts.ts';
 
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
 
-/** EVALSHA digest -> a readable name (`taskfleet finish-tasks`, `bullmq moveToFinished`), for breakdowns. */
+/** EVALSHA digest -> a readable name (`taskfleet finish-and-start`, `bullmq moveToFinished`), for breakdowns. */
 export async function scriptNames(): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   for (const dir of ['group-protocol', 'semaphore']) {

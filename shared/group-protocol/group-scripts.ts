@@ -29,10 +29,10 @@ export interface CreateGroupArgs {
   readonly maxConcurrency: number;
 }
 
-/** What start-task decided. */
+/** What the start of a task decided (finish-and-start). */
 export type StartDecision = 'run' | 'settled' | 'stopped' | 'missing';
 
-/** How an attempt ended, as the finish-tasks script counts it. */
+/** How an attempt ended, as finish-and-start counts it. */
 export type FinishKind = 'ok' | 'err' | 'cxl' | 'release';
 
 export interface StartRequest {
@@ -145,13 +145,40 @@ export class GroupScripts {
     return toChange(await this.#runner.run('close-group', groupKeyList(k), [k.events]));
   }
 
+  /**
+   * A worker's bookkeeping for one group in one script call: records how `finishes` ended, in order
+   * (each result carries the group's state after them; `finished` is set on the last one when they
+   * finished the group), then decides for each of `starts` whether it may run.
+   */
+  async finishAndStart(
+    id: string,
+    finishes: readonly FinishRequest[],
+    starts: readonly StartRequest[],
+  ): Promise<{ finished: FinishResult[]; started: StartDecision[] }> {
+    const k = this.keys.group(id);
+    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id, finishes.length];
+    for (const a of finishes) {
+      args.push(a.index, a.kind, a.payload, a.failReason === undefined ? '' : JSON.stringify(a.failReason));
+    }
+    for (const task of starts) args.push(task.index, task.token);
+    const [state, finished, ...replies] = (await this.#runner.run(
+      'finish-and-start',
+      groupKeyList(k),
+      args,
+    )) as [string, number, ...number[]];
+    return {
+      finished: finishes.map((_a, i) => ({
+        recorded: (replies[i] ?? -1) as 1 | 0 | -1,
+        state: toState(state),
+        finished: finished === 1 && i === finishes.length - 1,
+      })),
+      started: starts.map((_t, i) => toDecision(replies[finishes.length + i])),
+    };
+  }
+
   /** Decides, for a batch of tasks of one group a worker is about to run, whether each may run. */
   async startTasks(id: string, tasks: readonly StartRequest[]): Promise<StartDecision[]> {
-    const k = this.keys.group(id);
-    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id];
-    for (const task of tasks) args.push(task.index, task.token);
-    const replies = (await this.#runner.run('start-tasks', groupKeyList(k), args)) as number[];
-    return replies.map((r) => (r === 1 ? 'run' : r === 0 ? 'settled' : r === 2 ? 'stopped' : 'missing'));
+    return (await this.finishAndStart(id, [], tasks)).started;
   }
 
   async startTask(id: string, index: number, token: string): Promise<StartDecision> {
@@ -159,26 +186,9 @@ export class GroupScripts {
     return decision;
   }
 
-  /**
-   * Records how a batch of attempts of one group ended, in order. Each result carries the group's state
-   * after the whole batch; `finished` is set on the batch's last result when it finished the group.
-   */
+  /** Records how a batch of attempts of one group ended, in order (see finishAndStart). */
   async finishTasks(id: string, attempts: readonly FinishRequest[]): Promise<FinishResult[]> {
-    const k = this.keys.group(id);
-    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id];
-    for (const a of attempts) {
-      args.push(a.index, a.kind, a.payload, a.failReason === undefined ? '' : JSON.stringify(a.failReason));
-    }
-    const [state, finished, ...recorded] = (await this.#runner.run(
-      'finish-tasks',
-      groupKeyList(k),
-      args,
-    )) as [string, number, ...number[]];
-    return attempts.map((_a, i) => ({
-      recorded: (recorded[i] ?? -1) as 1 | 0 | -1,
-      state: toState(state),
-      finished: finished === 1 && i === attempts.length - 1,
-    }));
+    return (await this.finishAndStart(id, attempts, [])).finished;
   }
 
   async finishTask(
@@ -351,4 +361,8 @@ function toChange(reply: unknown): StateChange {
 
 function toState(value: unknown): GroupState | undefined {
   return isGroupState(value) ? value : undefined;
+}
+
+function toDecision(reply: number | undefined): StartDecision {
+  return reply === 1 ? 'run' : reply === 0 ? 'settled' : reply === 2 ? 'stopped' : 'missing';
 }

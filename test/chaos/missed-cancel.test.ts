@@ -152,7 +152,7 @@ describe('a worker killed and restarted while its group is cancelled', () => {
       const readyAt = performance.now();
       await expect(tg.wait()).rejects.toBeInstanceOf(GroupCancelledError);
       settleTimes.push(performance.now() - readyAt);
-      // The replacement took the job back from BullMQ and start-task refused it: the handler never ran.
+      // The replacement took the job back from BullMQ and the group refused to start it: the handler never ran.
       expect(t.fleet.count((e) => of(tg.id, 'started')(e) && e.pid === newPid)).toBe(0);
       expect((await tg.status()).counts).toMatchObject({ total: 1, cancelled: 1, succeeded: 0, running: 0 });
     }

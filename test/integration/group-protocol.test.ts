@@ -196,6 +196,48 @@ describe('fail-fast', () => {
     expect(await scripts.addTasks(id, 1)).toBe('not-accepting');
   });
 
+  test('in one finish-and-start call the finishes come first: a failure stops the starts beside it', async () => {
+    const id = await group(4);
+    await scripts.close(id);
+    await scripts.startTasks(id, [
+      { index: 0, token: 'w' },
+      { index: 1, token: 'w' },
+    ]);
+    const { finished, started } = await scripts.finishAndStart(
+      id,
+      [
+        { index: 0, kind: 'ok', payload: 'v0', failReason: undefined },
+        { index: 1, kind: 'err', payload: 'e{"message":"boom"}', failReason: failReason(1) },
+      ],
+      [
+        { index: 2, token: 'w' },
+        { index: 3, token: 'w' },
+      ],
+    );
+    expect(finished.map((f) => f.recorded)).toEqual([1, 1]);
+    // Nothing runs any more: the failure finished the group in the same call.
+    expect(finished.map((f) => f.state)).toEqual(['failed', 'failed']);
+    expect(finished.map((f) => f.finished)).toEqual([false, true]);
+    expect(started).toEqual(['stopped', 'stopped']);
+    expect((await scripts.status(id))?.counts).toMatchObject({ succeeded: 1, failed: 1, cancelled: 2 });
+  });
+
+  test('one call with finishes and starts of a healthy group records both', async () => {
+    const id = await group(3);
+    await scripts.startTask(id, 0, 'w');
+    const { finished, started } = await scripts.finishAndStart(
+      id,
+      [{ index: 0, kind: 'ok', payload: 'v0', failReason: undefined }],
+      [
+        { index: 1, token: 'w' },
+        { index: 0, token: 'w' },
+      ],
+    );
+    expect(finished).toEqual([{ recorded: 1, state: 'open', finished: false }]);
+    expect(started).toEqual(['run', 'settled']);
+    expect((await scripts.status(id))?.counts).toMatchObject({ succeeded: 1, running: 1, pending: 1 });
+  });
+
   test('a real failure that races the cancellation is reported, not hidden', async () => {
     const id = await group(2);
     await scripts.close(id);

@@ -139,6 +139,49 @@ describe('policies and retries', () => {
   });
 });
 
+describe('job retention (BullMQ removeOnComplete / removeOnFail)', () => {
+  const bull = () => new Queue(t.queue, { connection: { url: redisUrl() }, prefix: 'taskfleet' });
+
+  test('by default the workers keep the last 1,000 completed jobs, and jobs do not carry the default', async () => {
+    const tg = t.producer.taskGroup();
+    let last = tg.createTask('echo', 0);
+    for (let i = 1; i < 1003; i++) last = tg.createTask('echo', i);
+    await tg.wait();
+    const queue = bull();
+    try {
+      expect(await queue.getCompletedCount()).toBe(1000);
+      const job = await queue.getJob(last.id);
+      expect(await job?.getState()).toBe('completed');
+      expect(job?.opts).not.toHaveProperty('removeOnComplete');
+      expect(job?.opts).not.toHaveProperty('removeOnFail');
+    } finally {
+      await queue.close();
+    }
+  }, 30_000);
+
+  test("a producer's own retention goes on its jobs and wins over the workers' default", async () => {
+    const producer = new Producer({
+      connection: redisUrl(),
+      queue: t.queue,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+    const queue = bull();
+    try {
+      const tg = producer.taskGroup({ policy: 'all-settled' });
+      const ok = tg.createTask('echo', 1);
+      const failed = tg.createTask('fail', { message: 'gone' });
+      const outcomes = await tg.wait();
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+      expect(await queue.getJob(ok.id)).toBeUndefined();
+      expect(await queue.getJob(failed.id)).toBeUndefined();
+    } finally {
+      await queue.close();
+      await producer.close();
+    }
+  });
+});
+
 describe('bad input', () => {
   test('data JSON cannot carry is refused at createTask; what was accepted still runs', async () => {
     const tg = t.producer.taskGroup();

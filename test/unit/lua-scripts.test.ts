@@ -21,7 +21,7 @@ describe('loadScripts', () => {
   test('every group script opens with a header that documents its keys and arguments', async () => {
     const dir = new URL('../../shared/group-protocol/', import.meta.url);
     const scripts = loadScripts(dir.pathname);
-    expect(scripts.size).toBeGreaterThanOrEqual(10);
+    expect(scripts.size).toBeGreaterThanOrEqual(9);
     for (const [name, script] of scripts) {
       expect(script.lua.startsWith('--[['), name).toBe(true);
       for (let k = 1; k <= script.numberOfKeys; k++) {

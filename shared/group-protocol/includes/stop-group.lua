@@ -2,7 +2,7 @@
   Moves an active group (open or closed) to `failing` or `cancelling`, and broadcasts it.
 
   Tasks that are neither settled nor running are counted cancelled here, all at once: from now on
-  start-task refuses them, so this is the only place they are ever counted. Running tasks are
+  finish-and-start refuses to start them, so this is the only place they are ever counted. Running tasks are
   counted as they leave the run hash.
 
   Expects KEYS[1] meta, KEYS[3] run; ARGV-independent.

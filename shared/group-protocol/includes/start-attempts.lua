@@ -1,0 +1,73 @@
+--[[
+  Workers are about to run task handlers of one group: decides, for each, whether it may, and marks it
+  running. This is the durable half of cancellation: a worker that missed every broadcast still asks
+  here.
+
+  Expects the five group keys (meta, out, run, fails, cxl); ARGV[1..3] events channel, cancel channel,
+  group id; ARGV[first..] per task: index, run token (who runs it: worker, job id, attempt).
+  Returns per task:
+     1 run it
+     0 already settled (finished, or cancelled while queued): do not run
+     2 the group is stopping or finished: do not run
+    -1 the group does not exist
+]]
+local function startAttempts(keys, argv, first, now)
+  local metaKey, outKey, runKey, cxlKey = keys[1], keys[2], keys[3], keys[5]
+  local result = {}
+  local m = rcall('HMGET', metaKey, 'state', 'deadlineAt')
+  local state = m[1]
+  if not state then
+    for i = first, #argv, 2 do
+      result[#result + 1] = -1
+    end
+    return result
+  end
+  local active = state == 'open' or state == 'closed'
+  local deadlineAt = tonumber(m[2])
+  if active and deadlineAt > 0 and now >= deadlineAt then
+    stopGroup(metaKey, runKey, argv[1], argv[2], argv[3], 'cancelling',
+      '{"kind":"deadline","message":"the group deadline passed"}', now)
+    active = false
+    state = 'cancelling'
+  end
+  -- Cancel requests for single running tasks are rare: look them up only if there are any.
+  local anyCancel = active and rcall('EXISTS', cxlKey) == 1
+  local stopping = state == 'failing' or state == 'cancelling'
+  local started, settledHere = false, false
+
+  for i = first, #argv, 2 do
+    local index, token = argv[i], argv[i + 1]
+    if rcall('HEXISTS', outKey, index) == 1 then
+      result[#result + 1] = 0
+    elseif active then
+      local requested = anyCancel and rcall('HGET', cxlKey, index)
+      if requested then
+        -- Cancel requested while it ran, then its worker died: it is cancelled, not run again.
+        rcall('HSET', outKey, index, 'c' .. requested)
+        rcall('HINCRBY', metaKey, 'cxl', 1)
+        rcall('HDEL', runKey, index)
+        rcall('HDEL', cxlKey, index)
+        settledHere = true
+        result[#result + 1] = 0
+      else
+        rcall('HSET', runKey, index, token)
+        started = true
+        result[#result + 1] = 1
+      end
+    else
+      -- Stopping or final. A run entry left by a worker that died mid-task is counted now.
+      if stopping and rcall('HDEL', runKey, index) == 1 then
+        rcall('HINCRBY', metaKey, 'cxl', 1)
+        settledHere = true
+      end
+      result[#result + 1] = 2
+    end
+  end
+  if started then
+    rcall('HSET', metaKey, 'progressAt', now)
+  end
+  if settledHere then
+    settleGroup(keys, argv[1], now)
+  end
+  return result
+end
