@@ -12,6 +12,7 @@
 local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/entries"
+--- @include "includes/bulk"
 --- @include "includes/reap"
 --- @include "includes/grant"
 

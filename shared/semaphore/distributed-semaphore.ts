@@ -117,6 +117,9 @@ function readAcquireOptions(options: SemaphoreAcquireOptions, label: string): Se
   return parseOptions(acquireSchema, options, label) as SemaphoreAcquireOptions;
 }
 
+/** What goes into a batch: a holder id to release, or a request to acquire. */
+type Call = string | AcquireRequest;
+
 interface Waiter {
   readonly id: string;
   readonly permits: number;
@@ -141,9 +144,8 @@ export class DistributedSemaphore {
   readonly #options: z.output<typeof optionsSchema>;
   readonly #keys: SemaphoreKeys;
   readonly #scripts: SemaphoreScripts;
-  /** Acquires and releases issued at the same moment go to Redis as one script call each. */
-  readonly #acquires: Batcher<AcquireRequest, AcquireReply>;
-  readonly #releases: Batcher<string, boolean>;
+  /** Releases and acquires issued at the same moment go to Redis as one script call. */
+  readonly #calls: Batcher<Call, AcquireReply | boolean>;
   readonly #subscriber: Subscriber;
   readonly #owner: string;
   readonly #idPrefix = randomUUID().slice(0, 13);
@@ -165,8 +167,20 @@ export class DistributedSemaphore {
     this.#redis = redis;
     this.#keys = semaphoreKeys(this.#options.prefix, this.name);
     this.#scripts = new SemaphoreScripts(redis, this.#keys);
-    this.#acquires = new Batcher((requests) => this.#scripts.acquire(this.#batch(), requests));
-    this.#releases = new Batcher((ids) => this.#scripts.release(ids));
+    this.#calls = new Batcher(async (calls) => {
+      const releases: string[] = [];
+      const requests: AcquireRequest[] = [];
+      for (const call of calls) {
+        if (typeof call === 'string') releases.push(call);
+        else requests.push(call);
+      }
+      const { released, acquired } = await this.#scripts.releaseAndAcquire(this.#batch(), releases, requests);
+      let r = 0;
+      let a = 0;
+      return calls.map((call) =>
+        typeof call === 'string' ? (released[r++] ?? false) : (acquired[a++] as AcquireReply),
+      );
+    });
     this.#subscriber = subscriberFor(redis);
     this.#owner = this.#options.owner ?? `${hostname()}:${process.pid}`;
   }
@@ -213,7 +227,7 @@ export class DistributedSemaphore {
       await this.#listen();
       const sentAt = performance.now();
       waiter.renewedAt = sentAt;
-      const reply = await this.#acquires.submit({ id, permits, wait: true });
+      const reply = await this.#submitAcquire({ id, permits, wait: true });
       if ('limit' in reply) span.setAttribute(Attr.semaphoreLimit, reply.limit);
       if (reply.kind === 'queued') {
         span.setAttribute(Attr.semaphoreQueuePosition, reply.position);
@@ -237,7 +251,7 @@ export class DistributedSemaphore {
     const { permits = 1 } = readAcquireOptions(options, 'tryAcquire options');
     const id = this.#nextId();
     const sentAt = performance.now();
-    const reply = await this.#acquires.submit({ id, permits, wait: false });
+    const reply = await this.#submitAcquire({ id, permits, wait: false });
     if (reply.kind === 'unavailable') {
       this.#checkLimit(reply.limit);
       return undefined;
@@ -345,6 +359,10 @@ export class DistributedSemaphore {
     }
   }
 
+  #submitAcquire(request: AcquireRequest): Promise<AcquireReply> {
+    return this.#calls.submit(request) as Promise<AcquireReply>;
+  }
+
   #hold(id: string, permits: number, token: number, grantedAt: number): Permit {
     const permit = new HeldPermit(
       this.name,
@@ -356,7 +374,7 @@ export class DistributedSemaphore {
       async () => {
         this.#held.delete(id);
         this.#stopIfIdle();
-        return this.#releases.submit(id);
+        return this.#calls.submit(id) as Promise<boolean>;
       },
     );
     this.#held.set(id, permit);
@@ -464,7 +482,7 @@ export class DistributedSemaphore {
         // Its entry ran out (this process was stalled): queue again, at the back.
         else if (state === -1) {
           waiter.renewedAt = performance.now();
-          await this.#acquires.submit({ id, permits: waiter.permits, wait: true });
+          await this.#submitAcquire({ id, permits: waiter.permits, wait: true });
         }
       }
       this.#scheduleExpiryCheck(reply.msToNextExpiry);

@@ -94,8 +94,15 @@ export class SemaphoreScripts {
     this.#keys = keys;
   }
 
-  /** One script call for a batch of acquires, served in order. */
-  async acquire(batch: AcquireBatch, requests: readonly AcquireRequest[]): Promise<AcquireReply[]> {
+  /**
+   * One script call for a process's batch: first the releases (per id, whether it was still held), then
+   * the acquires, served in order.
+   */
+  async releaseAndAcquire(
+    batch: AcquireBatch,
+    releases: readonly string[],
+    requests: readonly AcquireRequest[],
+  ): Promise<{ released: boolean[]; acquired: AcquireReply[] }> {
     const args: (string | number)[] = [
       batch.leaseMs,
       batch.owner,
@@ -103,38 +110,35 @@ export class SemaphoreScripts {
       batch.waiterTtlMs,
       this.#keys.wake,
       batch.idleTtlMs,
+      releases.length,
+      ...releases,
     ];
     for (const r of requests) args.push(r.id, r.permits, r.wait ? 1 : 0);
     const [limit = 0, msToNextExpiry = -1, ...replies] = (await this.#runner.run(
-      'acquire',
+      'release-and-acquire',
       this.#keys.list,
       args,
     )) as number[];
-    return requests.map((_r, k): AcquireReply => {
-      const code = replies[2 * k] ?? -2;
-      const value = replies[2 * k + 1] ?? 0;
-      switch (code) {
-        case 1:
-          return { kind: 'granted', token: value, limit };
-        case 0:
-          return { kind: 'unavailable', limit };
-        case 2:
-          return { kind: 'queued', position: value, msToNextExpiry, limit };
-        case -1:
-          return { kind: 'over-limit', limit };
-        default:
-          return { kind: 'no-limit' };
-      }
-    });
-  }
-
-  /** One script call for a batch of releases: per id, whether it was still held. */
-  async release(ids: readonly string[]): Promise<boolean[]> {
-    const replies = (await this.#runner.run('release', this.#keys.list, [
-      this.#keys.wake,
-      ...ids,
-    ])) as number[];
-    return replies.map((r) => r === 1);
+    const offset = releases.length;
+    return {
+      released: releases.map((_id, k) => replies[k] === 1),
+      acquired: requests.map((_r, k): AcquireReply => {
+        const code = replies[offset + 2 * k] ?? -2;
+        const value = replies[offset + 2 * k + 1] ?? 0;
+        switch (code) {
+          case 1:
+            return { kind: 'granted', token: value, limit };
+          case 0:
+            return { kind: 'unavailable', limit };
+          case 2:
+            return { kind: 'queued', position: value, msToNextExpiry, limit };
+          case -1:
+            return { kind: 'over-limit', limit };
+          default:
+            return { kind: 'no-limit' };
+        }
+      }),
+    };
   }
 
   /** 'left' the queue, 'released' (it had just been granted), or 'gone'. */

@@ -2,52 +2,70 @@
   Hands permits to waiters, strictly in arrival order: the head of the queue is served first, and if it
   does not fit, nobody behind it is (a large request is never starved by small ones). A waiter whose
   entry ran out (its process died while waiting) is dropped when it reaches the head; a granted waiter's
-  lease ends when its entry would have. Each grant takes
-  the next fencing token; the granted waiters hear it on the wake channel: "<id>=<token> ...".
-  Grants that waited are summed in meta (waits, waitMs, waitMax) for the dashboard.
+  lease ends when its entry would have. Each grant takes the next fencing token; the granted waiters
+  hear it on the wake channel: "<id>=<token> ...". Grants that waited are summed in meta (waits, waitMs,
+  waitMax) for the dashboard.
 
+  Reads the heads a few at a time and writes all grants with one command per key (includes/bulk).
   Expects KEYS: meta, holders, info, waiters. Returns the permits in use afterwards.
 ]]
 local function grant(k, now, used, limit, wakeChannel)
-  local granted = {}
-  while used < limit do
-    local head = rcall('ZRANGE', k[4], 0, 0)[1]
-    if not head then
+  local granted, leaving, deadEntries, holderScores, holderEntries = {}, {}, {}, {}, {}
+  local stats, seq, waits, waitMs, waitMax
+  local offset = 0
+  local blocked = false
+  while not blocked and used < limit do
+    -- Each waiter wants at least one permit: no more than limit - used of them can be served.
+    local heads = rcall('ZRANGE', k[4], offset, offset + math.min(limit - used, 100) - 1)
+    if #heads == 0 then
       break
     end
-    local entry = rcall('HGET', k[3], head)
-    local permits, leaseMs, since, expiresAt, owner
-    if entry then
-      permits, leaseMs, since, expiresAt, owner = string.match(entry, '^w (%d+) (%d+) (%d+) (%d+) (.*)$')
-    end
-    if not permits or tonumber(expiresAt) <= now then
-      rcall('ZREM', k[4], head)
-      if entry and permits then
-        rcall('HDEL', k[3], head)
+    offset = offset + #heads
+    local entries = rcall('HMGET', k[3], unpack(heads))
+    for j = 1, #heads do
+      local head, entry = heads[j], entries[j]
+      local permits, leaseMs, since, expiresAt, owner
+      if entry then
+        permits, leaseMs, since, expiresAt, owner = string.match(entry, '^w (%d+) (%d+) (%d+) (%d+) (.*)$')
       end
-    else
-      permits = tonumber(permits)
-      if used + permits > limit then
-        break
+      if not permits or tonumber(expiresAt) <= now then
+        leaving[#leaving + 1] = head
+        if entry and permits then
+          deadEntries[#deadEntries + 1] = head
+        end
+      else
+        permits = tonumber(permits)
+        if used + permits > limit then
+          blocked = true
+          break
+        end
+        if not stats then
+          stats = rcall('HMGET', k[1], 'seq', 'waits', 'waitMs', 'waitMax')
+          seq, waits = tonumber(stats[1] or '0'), tonumber(stats[2] or '0')
+          waitMs, waitMax = tonumber(stats[3] or '0'), tonumber(stats[4] or '0')
+        end
+        seq = seq + 1
+        -- How long grants waited, for the dashboard's summary: a count, a sum and a maximum, in meta.
+        local waited = now - tonumber(since)
+        waits, waitMs, waitMax = waits + 1, waitMs + waited, math.max(waitMax, waited)
+        leaving[#leaving + 1] = head
+        -- The lease runs from the waiter's last renewal, not from now: a process that died while it
+        -- waited gets no fresh lease, so its permits are back within leaseMs of its last sign of life.
+        holderScores[#holderScores + 1] = math.min(tonumber(expiresAt), now + tonumber(leaseMs))
+        holderScores[#holderScores + 1] = head
+        holderEntries[#holderEntries + 1] = head
+        holderEntries[#holderEntries + 1] = holderEntry(permits, seq, now, leaseMs, owner)
+        used = used + permits
+        granted[#granted + 1] = head .. '=' .. seq
       end
-      local token = rcall('HINCRBY', k[1], 'seq', 1)
-      -- How long grants waited, for the dashboard's summary: a count, a sum and a maximum, in meta.
-      local waited = now - tonumber(since)
-      rcall('HINCRBY', k[1], 'waits', 1)
-      rcall('HINCRBY', k[1], 'waitMs', waited)
-      if waited > tonumber(rcall('HGET', k[1], 'waitMax') or '0') then
-        rcall('HSET', k[1], 'waitMax', waited)
-      end
-      rcall('ZREM', k[4], head)
-      -- The lease runs from the waiter's last renewal, not from now: a process that died while it
-      -- waited gets no fresh lease, so its permits are back within leaseMs of its last sign of life.
-      rcall('ZADD', k[2], math.min(tonumber(expiresAt), now + tonumber(leaseMs)), head)
-      rcall('HSET', k[3], head, holderEntry(permits, token, now, leaseMs, owner))
-      used = used + permits
-      granted[#granted + 1] = head .. '=' .. token
     end
   end
+  bulk('ZREM', k[4], leaving)
+  bulk('HDEL', k[3], deadEntries)
   if #granted > 0 then
+    bulk('ZADD', k[2], holderScores)
+    bulk('HSET', k[3], holderEntries)
+    rcall('HSET', k[1], 'seq', seq, 'waits', waits, 'waitMs', waitMs, 'waitMax', waitMax)
     rcall('PUBLISH', wakeChannel, table.concat(granted, ' '))
   end
   return used

@@ -1,0 +1,157 @@
+--[[
+  One process's releases and acquires for one semaphore, in one script call: what it gives back and asks
+  for at the same moment goes together. Releases come first, so the permits they free go to the
+  waiters already queued (first come, first served), then the new requests are served or queued behind
+  them, in order.
+
+  Input:
+    KEYS[1] meta    hash: limit, used (permits held), seq (fencing counter), wseq (arrival counter)
+    KEYS[2] holders zset: holder id -> lease expiry (Redis ms)
+    KEYS[3] info    hash: id -> holder or waiter entry (see includes/entries)
+    KEYS[4] waiters zset: waiter id -> arrival number
+    ARGV[1] lease, ms
+    ARGV[2] owner (host:pid)
+    ARGV[3] limit to set if the semaphore has none yet ("" for none)
+    ARGV[4] waiter entry lifetime, ms (renewed while waiting)
+    ARGV[5] wake channel
+    ARGV[6] idle ttl, ms (0 = the keys never expire)
+    ARGV[7] R, the number of holder ids to release
+    ARGV[8 .. 7 + R] holder ids to release. Only a holder's own id is released: a permit whose lease
+              already ran out (and whose permits may now be someone else's) is not.
+    ARGV[8 + R ..] per request: id (a granted waiter keeps its id as holder), permits, wait (1 = queue if
+              not available, 0 = only try)
+  Output:
+    { limit, msToNextExpiry, R release results, then per request: code, value }
+      release  1 released, 0 it was not held any more (its lease ran out, or it was released before)
+      code  1 granted (value: fencing token)
+            0 not available, try only
+            2 queued (value: position, from 1)
+           -1 more permits than the limit
+           -2 no limit set anywhere (limit is 0)
+      msToNextExpiry: until the earliest lease runs out, -1 if nobody holds a permit
+]]
+local rcall = redis.call
+--- @include "../lua-includes/now"
+--- @include "includes/entries"
+--- @include "includes/bulk"
+--- @include "includes/reap"
+--- @include "includes/grant"
+
+local leaseMs, owner, waiterTtl, wake = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4]), ARGV[5]
+local releases = tonumber(ARGV[7])
+local first = 8 + releases
+local m = rcall('HMGET', KEYS[1], 'limit', 'used')
+local used0 = tonumber(m[2] or '0')
+local used = used0
+local result = { 0, -1 }
+
+if releases > 0 then
+  local held = rcall('HMGET', KEYS[3], unpack(ARGV, 8, 7 + releases))
+  local released = {}
+  for i = 1, releases do
+    local entry = held[i]
+    if entry and string.sub(entry, 1, 1) == 'h' then
+      local _, permits = entryKind(entry)
+      released[#released + 1] = ARGV[7 + i]
+      used = used - permits
+      result[#result + 1] = 1
+    else
+      result[#result + 1] = 0
+    end
+  end
+  bulk('ZREM', KEYS[2], released)
+  bulk('HDEL', KEYS[3], released)
+end
+
+local limit = tonumber(m[1] or '')
+if not limit and ARGV[3] ~= '' and #ARGV >= first then
+  limit = tonumber(ARGV[3])
+  rcall('HSET', KEYS[1], 'limit', limit)
+end
+if not limit then
+  -- No limit set anywhere: nothing can be granted.
+  for i = first, #ARGV, 3 do
+    result[#result + 1] = -2
+    result[#result + 1] = 0
+  end
+  if used ~= used0 then
+    rcall('HSET', KEYS[1], 'used', used)
+  end
+  return result
+end
+result[1] = limit
+local now = nowMs()
+local ttl = tonumber(ARGV[6])
+if ttl > 0 then
+  for i = 1, #KEYS do
+    rcall('PEXPIRE', KEYS[i], ttl)
+  end
+end
+local freed, nextExpiry = reap(KEYS, now)
+used = used - freed
+local queued = rcall('ZCARD', KEYS[4])
+if queued > 0 and used < limit then
+  -- Room while others wait: after releases, a lease that ran out, or behind a dead or oversized head.
+  used = grant(KEYS, now, used, limit, wake)
+  queued = rcall('ZCARD', KEYS[4])
+end
+
+local ids = {}
+for i = first, #ARGV, 3 do
+  ids[#ids + 1] = ARGV[i]
+end
+local entries = #ids > 0 and rcall('HMGET', KEYS[3], unpack(ids)) or {}
+-- The writes are gathered and sent once per key at the end (includes/bulk).
+local counters = rcall('HMGET', KEYS[1], 'seq', 'wseq')
+local seq, wseq = tonumber(counters[1] or '0'), tonumber(counters[2] or '0')
+local seq0, wseq0 = seq, wseq
+local holderScores, waiterScores, newEntries = {}, {}, {}
+for i = first, #ARGV, 3 do
+  local id, permits, wait = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local entry = entries[(i - first) / 3 + 1]
+  if permits > limit then
+    result[#result + 1] = -1
+    result[#result + 1] = 0
+  elseif entry then
+    -- A repeated call (a reply lost to a reconnect) finds its earlier self.
+    if string.sub(entry, 1, 1) == 'h' then
+      result[#result + 1] = 1
+      result[#result + 1] = tonumber(string.match(entry, '^h %d+ (%d+)'))
+    else
+      result[#result + 1] = 2
+      result[#result + 1] = (rcall('ZRANK', KEYS[4], id) or 0) + 1
+    end
+  elseif queued == 0 and used + permits <= limit then
+    seq = seq + 1
+    holderScores[#holderScores + 1] = now + leaseMs
+    holderScores[#holderScores + 1] = id
+    newEntries[#newEntries + 1] = id
+    newEntries[#newEntries + 1] = holderEntry(permits, seq, now, leaseMs, owner)
+    used = used + permits
+    if nextExpiry < 0 then
+      nextExpiry = leaseMs
+    end
+    result[#result + 1] = 1
+    result[#result + 1] = seq
+  elseif wait ~= '1' then
+    result[#result + 1] = 0
+    result[#result + 1] = 0
+  else
+    wseq = wseq + 1
+    waiterScores[#waiterScores + 1] = wseq
+    waiterScores[#waiterScores + 1] = id
+    newEntries[#newEntries + 1] = id
+    newEntries[#newEntries + 1] = waiterEntry(permits, leaseMs, now, now + waiterTtl, owner)
+    queued = queued + 1
+    result[#result + 1] = 2
+    result[#result + 1] = queued
+  end
+end
+bulk('ZADD', KEYS[2], holderScores)
+bulk('ZADD', KEYS[4], waiterScores)
+bulk('HSET', KEYS[3], newEntries)
+if seq ~= seq0 or wseq ~= wseq0 or used ~= used0 then
+  rcall('HSET', KEYS[1], 'seq', seq, 'wseq', wseq, 'used', used)
+end
+result[2] = nextExpiry
+return result
