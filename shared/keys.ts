@@ -24,7 +24,7 @@
  * Semaphores are not per queue (a limit like "api.example: 10" holds for the whole fleet). With `s` the
  * prefix without its braces (`{taskfleet}` -> `taskfleet`):
  *   s:sem:{<name>}:meta|holders|info|waiters   one semaphore, all in one hash slot
- *   s:sem:{<name>}:wake                                    pub/sub: who was just granted permits
+ *   s:sem:{<name>}:wake:<owner>                            pub/sub: which of that process's waiters were just granted
  *   s:semaphores                                           the names of the named semaphores (set)
  * The name is URI-encoded in keys, so `{`, `}`, `:` or spaces in it cannot move it to another slot.
  * The prefix's braces are dropped so its hash tag does not win: on a cluster each semaphore hashes by
@@ -160,8 +160,10 @@ export interface SemaphoreKeys {
   /** The four keys every semaphore script takes, in their KEYS order. */
   readonly list: readonly [string, string, string, string];
   readonly meta: string;
-  /** Pub/sub channel: "<waiter id>=<token> ..." for each grant to a waiter. */
+  /** Pub/sub channels' prefix: the scripts add `:<owner>` of the waiters they grant. */
   readonly wake: string;
+  /** One process's (owner's) channel: "<waiter id>=<token> ..." for each grant to its waiters. */
+  wakeOf(owner: string): string;
 }
 
 /** The prefix of semaphore keys: the key prefix without the hash tag's braces (see the top). */
@@ -175,6 +177,7 @@ export function semaphoreKeys(prefix: string, name: string): SemaphoreKeys {
     list: [`${s}:meta`, `${s}:holders`, `${s}:info`, `${s}:waiters`],
     meta: `${s}:meta`,
     wake: `${s}:wake`,
+    wakeOf: (owner) => `${s}:wake:${owner}`,
   };
 }
 

@@ -5,7 +5,7 @@
   Input:
     KEYS[1..4] meta, holders, info, waiters
     ARGV[1] waiter id
-    ARGV[2] wake channel
+    ARGV[2] wake channel prefix (grants go to `<prefix>:<owner>`)
   Output:
     1 left the queue, 2 it had just been granted: released, 0 not found
 ]]

@@ -404,7 +404,9 @@ export class DistributedSemaphore {
   }
 
   async #listen(): Promise<void> {
-    this.#unsubscribe ??= this.#subscriber.subscribe(this.#keys.wake, (message) => this.#onWake(message));
+    this.#unsubscribe ??= this.#subscriber.subscribe(this.#keys.wakeOf(this.#owner), (message) =>
+      this.#onWake(message),
+    );
     this.#offReconnect ??= this.#subscriber.onReconnect(() => void this.#renew());
     await this.#unsubscribe;
   }

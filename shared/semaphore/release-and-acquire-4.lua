@@ -13,7 +13,7 @@
     ARGV[2] owner (host:pid)
     ARGV[3] limit to set if the semaphore has none yet ("" for none)
     ARGV[4] waiter entry lifetime, ms (renewed while waiting)
-    ARGV[5] wake channel
+    ARGV[5] wake channel prefix (grants go to `<prefix>:<owner>`)
     ARGV[6] idle ttl, ms (0 = the keys never expire)
     ARGV[7] R, the number of holder ids to release
     ARGV[8 .. 7 + R] holder ids to release. Only a holder's own id is released: a permit whose lease

@@ -7,7 +7,7 @@
     KEYS[1..4] meta, holders, info, waiters
     ARGV[1] lease, ms
     ARGV[2] waiter entry lifetime, ms
-    ARGV[3] wake channel
+    ARGV[3] wake channel prefix (grants go to `<prefix>:<owner>`)
     ARGV[4] idle ttl, ms (0 = never expire)
     ARGV[5] number of holder ids that follow
     ARGV[6..] holder ids, then waiter ids

@@ -5,7 +5,7 @@
   Input:
     KEYS[1..4] meta, holders, info, waiters
     ARGV[1] new limit
-    ARGV[2] wake channel
+    ARGV[2] wake channel prefix (grants go to `<prefix>:<owner>`)
   Output:
     { previous limit (0 if none), the last fencing token issued under it }
 ]]

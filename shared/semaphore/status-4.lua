@@ -4,7 +4,7 @@
 
   Input:
     KEYS[1..4] meta, holders, info, waiters
-    ARGV[1] wake channel
+    ARGV[1] wake channel prefix (grants go to `<prefix>:<owner>`)
   Output:
     { now, limit, used, seq, holders, waiters, waits }
       holders: flat list of id, entry, lease expiry

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import {
   ArgumentRangeError,
@@ -10,6 +11,7 @@ import {
   SemaphoreTimeoutError,
 } from 'taskfleet/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { semaphoreKeys } from '../../shared/keys.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -216,11 +218,36 @@ describe('DistributedSemaphore in one process', () => {
     const held = await semaphore.acquire();
     const queued = Array.from({ length: 50 }, () => semaphore.acquire());
     await waiters(semaphore, 50);
-    const channel = `${prefix}:sem:{${encodeURIComponent(semaphore.name)}}:wake`;
+    // Its own channel: the default owner is host:pid.
+    const channel = semaphoreKeys(prefix, semaphore.name).wakeOf(`${hostname()}:${process.pid}`);
     const [, subscribers] = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
     expect(subscribers).toBe(1);
     await held.release();
     for (const next of queued) await (await next).release();
+  });
+
+  test("a grant is published on its waiter's process channel only", async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    const a = new DistributedSemaphore(redis, name, { limit: 1, prefix, owner: 'host-a:1' });
+    const b = new DistributedSemaphore(redis, name, { limit: 1, prefix, owner: 'host-b:2' });
+    const keys = semaphoreKeys(prefix, name);
+    const listener = new Redis(redisUrl());
+    const heard: [string, string][] = [];
+    try {
+      await listener.psubscribe(`${keys.wake}:*`);
+      listener.on('pmessage', (_pattern, channel: string, message: string) => heard.push([channel, message]));
+      const held = await a.acquire();
+      const waiting = b.acquire();
+      await waiters(a, 1);
+      await held.release();
+      const granted = await waiting;
+      await expect.poll(() => heard.length).toBe(1);
+      expect(heard[0]?.[0]).toBe(keys.wakeOf('host-b:2'));
+      expect(heard[0]?.[1]).toMatch(new RegExp(`=${granted.token}$`));
+      await granted.release();
+    } finally {
+      listener.disconnect();
+    }
   });
 });
 

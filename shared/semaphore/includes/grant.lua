@@ -3,14 +3,17 @@
   does not fit, nobody behind it is (a large request is never starved by small ones). A waiter whose
   entry ran out (its process died while waiting) is dropped when it reaches the head; a granted waiter's
   lease ends when its entry would have. Each grant takes the next fencing token; the granted waiters
-  hear it on the wake channel: "<id>=<token> ...". Grants that waited are summed in meta (waits, waitMs,
+  hear it on their process's wake channel, `<wake>:<owner>`: "<id>=<token> ..." (a process hears only
+  of its own waiters, however many processes wait). Grants that waited are summed in meta (waits, waitMs,
   waitMax) for the dashboard.
 
   Reads the heads a few at a time and writes all grants with one command per key (includes/bulk).
   Expects KEYS: meta, holders, info, waiters. Returns the permits in use afterwards.
 ]]
 local function grant(k, now, used, limit, wakeChannel)
-  local granted, leaving, deadEntries, holderScores, holderEntries = {}, {}, {}, {}, {}
+  local leaving, deadEntries, holderScores, holderEntries = {}, {}, {}, {}
+  -- Grants by owner, owners in the order first granted (iterating a table's keys has no order).
+  local owners, granted = {}, {}
   local stats, seq, waits, waitMs, waitMax
   local offset = 0
   local blocked = false
@@ -56,17 +59,23 @@ local function grant(k, now, used, limit, wakeChannel)
         holderEntries[#holderEntries + 1] = head
         holderEntries[#holderEntries + 1] = holderEntry(permits, seq, now, leaseMs, owner)
         used = used + permits
-        granted[#granted + 1] = head .. '=' .. seq
+        if not granted[owner] then
+          owners[#owners + 1] = owner
+          granted[owner] = {}
+        end
+        granted[owner][#granted[owner] + 1] = head .. '=' .. seq
       end
     end
   end
   bulk('ZREM', k[4], leaving)
   bulk('HDEL', k[3], deadEntries)
-  if #granted > 0 then
+  if #owners > 0 then
     bulk('ZADD', k[2], holderScores)
     bulk('HSET', k[3], holderEntries)
     rcall('HSET', k[1], 'seq', seq, 'waits', waits, 'waitMs', waitMs, 'waitMax', waitMax)
-    rcall('PUBLISH', wakeChannel, table.concat(granted, ' '))
+    for _, owner in ipairs(owners) do
+      rcall('PUBLISH', wakeChannel .. ':' .. owner, table.concat(granted[owner], ' '))
+    end
   end
   return used
 end
