@@ -5,7 +5,7 @@
  * documented exit code (cli/exit-codes.ts); user mistakes never print a stack.
  */
 import { Command, CommanderError } from 'commander';
-import pkg from '../package.json' with { type: 'json' };
+import pkg from 'taskfleet/package.json' with { type: 'json' };
 import { actions } from './command-action.ts';
 import { cancelCommand } from './commands/cancel.ts';
 import { dashboardCommand } from './commands/dashboard.ts';

@@ -2,9 +2,10 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { InvalidArgumentError } from '../shared/errors.ts';
+import { siblingModule } from '../shared/sibling-module.ts';
 import type { ThreadCall } from './thread-entry.ts';
 
-const ENTRY = new URL('./thread-entry.ts', import.meta.url).href;
+const ENTRY = siblingModule('./thread-entry', import.meta.url).href;
 
 /** ctx.toThread's pool of worker threads (piscina), started on first use. */
 export class ThreadPool {

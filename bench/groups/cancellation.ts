@@ -10,8 +10,8 @@
  * Figures are the median (min–max) over ROUNDS runs of each run's percentile.
  */
 import { Redis } from 'ioredis';
-import { Producer } from 'taskfleet/producer';
 import { startRedisServer } from '../../infra/redis-server.ts';
+import { Producer } from '../../producer/index.ts';
 import { type BenchChild, type Message, now } from '../lib/bench-child.ts';
 import { describeEnvironment } from '../lib/environment.ts';
 import { table, verdict } from '../lib/markdown.ts';

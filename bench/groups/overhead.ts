@@ -13,8 +13,8 @@
 import { availableParallelism } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Producer } from 'taskfleet/producer';
 import { startRedisServer } from '../../infra/redis-server.ts';
+import { Producer } from '../../producer/index.ts';
 import { defaults } from '../../shared/defaults.ts';
 import { now } from '../lib/bench-child.ts';
 import { countCommands } from '../lib/command-counter.ts';

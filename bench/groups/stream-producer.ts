@@ -22,7 +22,7 @@ const BATCH = defaults.batchSize;
 
 // Each system loads only its own modules: the baseline RSS is its own.
 async function taskfleet(): Promise<() => Promise<void>> {
-  const { Producer } = await import('taskfleet/producer');
+  const { Producer } = await import('../../producer/index.ts');
   const producer = new Producer({ connection: config.url, queue: config.queue, prefix: 'bench' });
   await producer.ready();
   return async () => {

@@ -14,7 +14,7 @@
  *         reporting -> { type: 'failed', group, at } just before
  */
 import { Worker } from 'bullmq';
-import { FleetWorker, type TaskContext } from 'taskfleet/worker';
+import { FleetWorker, type TaskContext } from '../../worker/index.ts';
 import { benchConfig, now, reply } from '../lib/bench-child.ts';
 import { countCommands } from '../lib/command-counter.ts';
 

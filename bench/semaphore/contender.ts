@@ -9,7 +9,7 @@
  */
 import { Redis } from 'ioredis';
 import { Semaphore as RedisSemaphore } from 'redis-semaphore';
-import { DistributedSemaphore } from 'taskfleet/shared';
+import { DistributedSemaphore } from '../../shared/index.ts';
 import { benchConfig, now, reply } from '../lib/bench-child.ts';
 
 export type Implementation = 'taskfleet' | 'redis-semaphore' | 'redis-semaphore-1ms';

@@ -10,8 +10,8 @@
  * Every figure is the median of the runs (min–max), the implementations alternating run by run.
  */
 import { Redis } from 'ioredis';
-import { DistributedSemaphore } from 'taskfleet/shared';
 import { startRedisServer } from '../../infra/redis-server.ts';
+import { DistributedSemaphore } from '../../shared/index.ts';
 import { BenchChild } from '../lib/bench-child.ts';
 import { commandStats, resetStats } from '../lib/command-stats.ts';
 import { describeEnvironment } from '../lib/environment.ts';

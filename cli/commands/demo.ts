@@ -4,11 +4,12 @@ import { startRedisServer } from '../../infra/redis-server.ts';
 import { Producer } from '../../producer/producer.ts';
 import { RedisUnreachableError } from '../../shared/errors.ts';
 import { redactUrl } from '../../shared/redact.ts';
+import { siblingModule } from '../../shared/sibling-module.ts';
 import type { Act } from '../command-action.ts';
 import { runDemoScenario } from '../demo/scenario.ts';
 import { startCliWorker, stopCliWorker } from '../demo/worker-process.ts';
 
-const DEMO_TASKS = fileURLToPath(new URL('../demo/tasks.ts', import.meta.url));
+const DEMO_TASKS = fileURLToPath(siblingModule('../demo/tasks', import.meta.url));
 
 export function demoCommand(program: Command, act: Act): void {
   program

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TaskContext } from 'taskfleet/worker';
+import type { TaskContext } from '../../worker/index.ts';
 
 /** The demo's task handlers. Each one says what it does, so the demo output tells the story. */
 

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { siblingModule } from '../../shared/sibling-module.ts';
 
-const CLI = fileURLToPath(new URL('../main.ts', import.meta.url));
+const CLI = fileURLToPath(siblingModule('../main', import.meta.url));
 
 export interface CliWorkerOptions {
   readonly redis: string;

@@ -4,10 +4,10 @@
  * Runs until stopped (SIGTERM/SIGINT); REDIS_URL says where Redis is.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTelemetry } from 'taskfleet/telemetry';
+import { startTelemetry } from '../../telemetry/index.ts';
 
 const telemetry = await startTelemetry({ serviceName: 'taskfleet-producer' });
-const { Producer } = await import('taskfleet/producer');
+const { Producer } = await import('../../producer/index.ts');
 const producer = new Producer({
   connection: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   queue: 'demo',

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { Producer, type TaskGroup } from 'taskfleet/producer';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FleetMonitor } from '../../monitor/fleet-monitor.ts';
+import { Producer, type TaskGroup } from '../../producer/index.ts';
+import { CANCEL_KINDS } from '../../shared/cancel-reason.ts';
 import {
   ArgumentRangeError,
   DataTooLargeError,
@@ -13,12 +16,9 @@ import {
   TaskDataError,
   type TaskOutcome,
   UnknownTaskError,
-} from 'taskfleet/shared';
-import { FleetWorker } from 'taskfleet/worker';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FleetMonitor } from '../../monitor/fleet-monitor.ts';
-import { CANCEL_KINDS } from '../../shared/cancel-reason.ts';
+} from '../../shared/index.ts';
 import { QueueKeys } from '../../shared/keys.ts';
+import { FleetWorker } from '../../worker/index.ts';
 import { UNSERIALIZABLE_KINDS } from '../fleet/bad-input-tasks.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';

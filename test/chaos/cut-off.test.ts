@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { Producer } from 'taskfleet/producer';
-import { DistributedSemaphore } from 'taskfleet/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Producer } from '../../producer/index.ts';
+import { DistributedSemaphore } from '../../shared/index.ts';
 import { admissionKeys, readAdmissions } from '../fleet/admission-counter.ts';
 import { Fleet } from '../fleet/fleet.ts';
 import { readGroupRuns } from '../helpers/group-runs.ts';

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { Producer, type TaskGroup } from 'taskfleet/producer';
-import { GroupCancelledError } from 'taskfleet/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Producer, type TaskGroup } from '../../producer/index.ts';
+import { GroupCancelledError } from '../../shared/index.ts';
 import { Fleet } from '../fleet/fleet.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';

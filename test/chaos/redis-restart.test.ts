@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import { Producer, type TaskGroup } from 'taskfleet/producer';
-import { DistributedSemaphore, GroupNotFoundError } from 'taskfleet/shared';
 import { afterEach, describe, expect, test } from 'vitest';
+import { Producer, type TaskGroup } from '../../producer/index.ts';
+import { DistributedSemaphore, GroupNotFoundError } from '../../shared/index.ts';
 import { admissionKeys, readAdmissions } from '../fleet/admission-counter.ts';
 import { Fleet } from '../fleet/fleet.ts';
 import { readGroupRuns } from '../helpers/group-runs.ts';

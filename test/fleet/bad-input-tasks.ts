@@ -1,4 +1,4 @@
-import type { TaskModuleEntry } from 'taskfleet/worker';
+import type { TaskModuleEntry } from '../../worker/index.ts';
 import tasks from './tasks.ts';
 
 /** What JSON cannot carry, by name (task data cannot carry it either, so the test names it). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { TaskContext, TaskModuleEntry } from 'taskfleet/worker';
+import type { TaskContext, TaskModuleEntry } from '../../worker/index.ts';
 import { admissionKeys, enter, leave } from './admission-counter.ts';
 import { report } from './report.ts';
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TaskContext, TaskModuleEntry } from 'taskfleet/worker';
+import type { TaskContext, TaskModuleEntry } from '../../worker/index.ts';
 
 /**
  * Tasks for the CLI and dashboard tests, run by `taskfleet worker --tasks` processes. These workers are

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FleetWorkerOptions } from 'taskfleet/worker';
+import type { FleetWorkerOptions } from '../../worker/index.ts';
 import type { FleetEvent } from './report.ts';
 
 const ENTRY = fileURLToPath(new URL('./worker-process.ts', import.meta.url));

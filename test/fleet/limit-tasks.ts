@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TaskContext, TaskModuleEntry } from 'taskfleet/worker';
 import { createRedis, type RedisClient } from '../../shared/connection.ts';
+import type { TaskContext, TaskModuleEntry } from '../../worker/index.ts';
 import { report } from './report.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TaskContext, TaskModuleEntry } from 'taskfleet/worker';
+import type { TaskContext, TaskModuleEntry } from '../../worker/index.ts';
 import { report } from './report.ts';
 
 /** Tasks for a worker with `localLimits: { cpu: 1 }`: counts how many run at once in this process. */

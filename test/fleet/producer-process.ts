@@ -4,7 +4,7 @@
  * Creates the group, sends the tasks, optionally closes the group, reports 'sent', then stays alive
  * (renewing its lease) until it is killed.
  */
-import { Producer } from 'taskfleet/producer';
+import { Producer } from '../../producer/index.ts';
 
 const [url = '', queue = '', id = '', options = '{}', task = 'block', count = '1', close = ''] =
   process.argv.slice(2);

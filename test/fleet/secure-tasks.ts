@@ -1,4 +1,4 @@
-import type { TaskContext, TaskModuleEntry } from 'taskfleet/worker';
+import type { TaskContext, TaskModuleEntry } from '../../worker/index.ts';
 import { report } from './report.ts';
 
 /** Tasks of the secure-connection tests: a fleet-wide permit held until cancelled, a failure, an echo. */

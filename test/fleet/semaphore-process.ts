@@ -6,7 +6,7 @@
  * TF_CLOCK_SKEW_MS shifts this process's Date by that much: the semaphore must not care.
  */
 import { Redis } from 'ioredis';
-import { DistributedSemaphore, type Permit } from 'taskfleet/shared';
+import { DistributedSemaphore, type Permit } from '../../shared/index.ts';
 
 const skew = Number(process.env.TF_CLOCK_SKEW_MS ?? 0);
 if (skew !== 0) {

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TaskContext, TaskModuleEntry } from 'taskfleet/worker';
+import type { TaskContext, TaskModuleEntry } from '../../worker/index.ts';
 import { spin } from './cpu.ts';
 import { report } from './report.ts';
 

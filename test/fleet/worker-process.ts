@@ -2,8 +2,8 @@
  * Entry of a fleet worker child process: a FleetWorker configured from TASKFLEET_FLEET_CONFIG, with the
  * tasks of a module. Tells the parent when it is ready; closes gracefully on SIGTERM.
  */
-import { startTelemetry, type Telemetry } from 'taskfleet/telemetry';
-import { FleetWorker, type FleetWorkerOptions, loadTasksModule } from 'taskfleet/worker';
+import { startTelemetry, type Telemetry } from '../../telemetry/index.ts';
+import { FleetWorker, type FleetWorkerOptions, loadTasksModule } from '../../worker/index.ts';
 
 interface ChildConfig {
   readonly redisUrl: string;

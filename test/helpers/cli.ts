@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/** The `taskfleet` binary, as package.json's `bin` names it: the tests run what users run. */
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  bin: { taskfleet: string };
-};
-export const CLI = fileURLToPath(new URL(`../../${pkg.bin.taskfleet}`, import.meta.url));
+/**
+ * The `taskfleet` command, run from source so it shares modules with the tests' task files. package.json's
+ * `bin` is its build (dist/cli/main.js), which test/package/installed-package.test.ts runs as installed.
+ */
+export const CLI = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 
 export const CLI_TASKS = fileURLToPath(new URL('../fleet/cli-tasks.ts', import.meta.url));
 

@@ -1,5 +1,5 @@
-import { Producer } from 'taskfleet/producer';
 import { afterAll, beforeAll } from 'vitest';
+import { Producer } from '../../producer/index.ts';
 import { Fleet, type FleetOptions } from '../fleet/fleet.ts';
 import type { FleetEvent } from '../fleet/report.ts';
 import { redisUrl, uniqueQueue } from './queues.ts';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { GroupCancelledError, GroupFailedError, TaskCancelledError } from 'taskfleet/shared';
 import { describe, expect, test } from 'vitest';
+import { GroupCancelledError, GroupFailedError, TaskCancelledError } from '../../shared/index.ts';
 import { runScript } from '../helpers/processes.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { eventOf, useFleet } from '../helpers/use-fleet.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   ArgumentRangeError,
   DistributedSemaphore,
@@ -9,8 +10,7 @@ import {
   type Permit,
   PermitLostError,
   SemaphoreTimeoutError,
-} from 'taskfleet/shared';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+} from '../../shared/index.ts';
 import { semaphoreKeys } from '../../shared/keys.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { GroupCancelledError, GroupFailedError } from 'taskfleet/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GroupCancelledError, GroupFailedError } from '../../shared/index.ts';
 import { killProcess, startScript } from '../helpers/processes.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';

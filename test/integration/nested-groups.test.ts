@@ -1,5 +1,5 @@
-import { GroupCancelledError, GroupFailedError } from 'taskfleet/shared';
 import { describe, expect, test } from 'vitest';
+import { GroupCancelledError, GroupFailedError } from '../../shared/index.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';
 
 describe('nested groups on a fleet', () => {

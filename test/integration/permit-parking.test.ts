@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { DistributedSemaphore } from 'taskfleet/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DistributedSemaphore } from '../../shared/index.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';
 

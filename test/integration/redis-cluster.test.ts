@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { Producer } from 'taskfleet/producer';
-import { DistributedSemaphore, GroupCancelledError, GroupFailedError } from 'taskfleet/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type RedisCluster, startRedisCluster } from '../../infra/redis-cluster.ts';
+import { Producer } from '../../producer/index.ts';
+import { DistributedSemaphore, GroupCancelledError, GroupFailedError } from '../../shared/index.ts';
 import { QueueKeys, semaphoreKeys } from '../../shared/keys.ts';
 import { Fleet, type FleetOptions } from '../fleet/fleet.ts';
 import type { FleetEvent } from '../fleet/report.ts';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { DistributedSemaphore } from 'taskfleet/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { DistributedSemaphore } from '../../shared/index.ts';
 import { SemaphoreProcess } from '../fleet/semaphore-client.ts';
 import { redisUrl } from '../helpers/queues.ts';
 

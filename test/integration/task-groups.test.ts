@@ -1,6 +1,9 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Producer, type TaskGroup } from 'taskfleet/producer';
+import { describe, expect, test } from 'vitest';
+import { GroupClient } from '../../producer/group-client.ts';
+import { Producer, type TaskGroup } from '../../producer/index.ts';
+import { resolveProducerOptions } from '../../producer/options.ts';
 import {
   DataTooLargeError,
   DuplicateGroupError,
@@ -9,10 +12,7 @@ import {
   TaskDataError,
   TaskFailedError,
   UnknownTaskError,
-} from 'taskfleet/shared';
-import { describe, expect, test } from 'vitest';
-import { GroupClient } from '../../producer/group-client.ts';
-import { resolveProducerOptions } from '../../producer/options.ts';
+} from '../../shared/index.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 

@@ -1,7 +1,7 @@
-import { Producer } from 'taskfleet/producer';
-import { GroupFailedError } from 'taskfleet/shared';
-import { startTelemetry, type Telemetry } from 'taskfleet/telemetry';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Producer } from '../../producer/index.ts';
+import { GroupFailedError } from '../../shared/index.ts';
+import { startTelemetry, type Telemetry } from '../../telemetry/index.ts';
 import { Fleet } from '../fleet/fleet.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';

@@ -1,6 +1,6 @@
-import { GroupCancelledError } from 'taskfleet/shared';
-import { FleetWorker } from 'taskfleet/worker';
 import { describe, expect, test } from 'vitest';
+import { GroupCancelledError } from '../../shared/index.ts';
+import { FleetWorker } from '../../worker/index.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';
 

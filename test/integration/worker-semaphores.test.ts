@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { Producer } from 'taskfleet/producer';
-import { DistributedSemaphore, GroupCancelledError, GroupFailedError } from 'taskfleet/shared';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Producer } from '../../producer/index.ts';
+import { DistributedSemaphore, GroupCancelledError, GroupFailedError } from '../../shared/index.ts';
 import { Fleet } from '../fleet/fleet.ts';
 import type { FleetEvent } from '../fleet/report.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';

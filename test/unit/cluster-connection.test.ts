@@ -1,10 +1,10 @@
-import { Producer } from 'taskfleet/producer';
-import { InvalidArgumentError } from 'taskfleet/shared';
-import { FleetWorker } from 'taskfleet/worker';
 import { describe, expect, test } from 'vitest';
+import { Producer } from '../../producer/index.ts';
 import { clusterPrefixProblem, parseClusterUrl } from '../../shared/cluster-connection.ts';
+import { InvalidArgumentError } from '../../shared/index.ts';
 import { semaphoreIndex, semaphoreKeys } from '../../shared/keys.ts';
 import { checkClusterPrefix } from '../../shared/options.ts';
+import { FleetWorker } from '../../worker/index.ts';
 
 describe('redis+cluster:// URLs', () => {
   test('name the startup nodes, and credentials for every node', () => {
