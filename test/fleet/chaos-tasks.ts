@@ -11,10 +11,12 @@ import { report } from './report.ts';
  */
 let redis: Redis | undefined;
 const direct = (): Redis => {
-  redis ??= new Redis(process.env.TASKFLEET_CHAOS_REDIS ?? process.env.TASKFLEET_TEST_REDIS ?? '', {
-    maxRetriesPerRequest: null,
-  });
-  redis.on('error', () => undefined); // reconnects by itself (a Redis restart); commands wait for it
+  if (redis === undefined) {
+    redis = new Redis(process.env.TASKFLEET_CHAOS_REDIS ?? process.env.TASKFLEET_TEST_REDIS ?? '', {
+      maxRetriesPerRequest: null,
+    });
+    redis.on('error', () => undefined); // reconnects by itself (a Redis restart); commands wait for it
+  }
   return redis;
 };
 
