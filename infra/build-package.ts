@@ -3,7 +3,7 @@
  * then copies the files the code reads at run time: Lua scripts and the dashboard's assets.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ for (const [folder, keep] of [
   cpSync(join(root, folder), join(dist, folder), {
     recursive: true,
     // Folders pass, so the walk reaches the files inside them.
-    filter: (source, _target) => !source.includes('.') || keep(source) || source === join(root, folder),
+    filter: (source) => statSync(source).isDirectory() || keep(source),
   });
 }
 console.log(`built ${dist}`);
