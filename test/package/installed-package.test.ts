@@ -51,7 +51,8 @@ beforeAll(async () => {
   if (packed === undefined) throw new Error(`npm pack printed no package: ${stdout}`);
   files = packed.files.map((file) => file.path);
 
-  // Installed as npm would lay it out: the package, and beside it its declared dependencies only.
+  // Installed as npm would lay it out: the package, and beside it its declared dependencies only (and
+  // @types/node, which the application's own type check below needs, as any TypeScript app has it).
   const modules = join(app, 'node_modules');
   mkdirSync(modules);
   await run('tar', ['-xzf', join(app, packed.filename), '-C', modules]);
