@@ -12,6 +12,7 @@ import {
   nonNegativeInt,
   parseOptions,
   positiveInt,
+  retentionMs,
   safeId,
 } from '../shared/options.ts';
 
@@ -102,7 +103,7 @@ const producerSchema = z.strictObject({
   leaseMs: durationMs().default(defaults.leaseMs),
   batchSize: positiveInt().default(defaults.batchSize),
   maxDataBytes: positiveInt().default(defaults.maxDataBytes),
-  retentionMs: durationMs().default(defaults.retentionMs),
+  retentionMs: retentionMs().default(defaults.retentionMs),
   taskSpanLinksAbove: nonNegativeInt().default(defaults.taskSpanLinksAbove),
   removeOnComplete: keepJobs.default(defaults.removeOnComplete),
   removeOnFail: keepJobs.default(defaults.removeOnFail),
@@ -119,7 +120,7 @@ const groupSchema = z.strictObject({
   name: z.string().max(200, { error: 'expected at most 200 characters' }).optional(),
   policy: z.enum(['fail-fast', 'all-settled'], { error: "expected 'fail-fast' or 'all-settled'" }).optional(),
   deadlineMs: durationMs().optional(),
-  retentionMs: durationMs().optional(),
+  retentionMs: retentionMs().optional(),
   maxConcurrency: positiveInt().optional(),
   taskSpans: z.enum(['children', 'links'], { error: "expected 'children' or 'links'" }).optional(),
 });

@@ -11,6 +11,7 @@ import {
   parseOptions,
   positiveInt,
   safeId,
+  waitMs,
 } from '../shared/options.ts';
 import { redactDetails, redactText } from '../shared/redact.ts';
 
@@ -99,8 +100,8 @@ const workerSchema = z
     globalLimits: limitMap('global limit').default({}),
     permitLeaseMs: durationMs().default(defaults.semaphoreLeaseMs),
     maxParked: nonNegativeInt().optional(),
-    shutdownGraceMs: nonNegativeInt().default(defaults.shutdownGraceMs),
-    cancelGraceMs: nonNegativeInt().default(defaults.cancelGraceMs),
+    shutdownGraceMs: waitMs().default(defaults.shutdownGraceMs),
+    cancelGraceMs: waitMs().default(defaults.cancelGraceMs),
     maxResultBytes: positiveInt().default(defaults.maxResultBytes),
     maxDataBytes: positiveInt().default(defaults.maxDataBytes),
     cancelPollMs: durationMs().default(defaults.cancelPollMs),

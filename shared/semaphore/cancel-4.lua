@@ -13,8 +13,10 @@ local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/entries"
 --- @include "includes/bulk"
+--- @include "includes/used"
 --- @include "includes/reap"
 --- @include "includes/grant"
+--- @include "includes/keep"
 
 local entry = rcall('HGET', KEYS[3], ARGV[1])
 if not entry then
@@ -22,8 +24,8 @@ if not entry then
 end
 local kind, permits = entryKind(entry)
 rcall('HDEL', KEYS[3], ARGV[1])
-local m = rcall('HMGET', KEYS[1], 'limit', 'used')
-local used = tonumber(m[2] or '0')
+local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'ttl')
+local used = usedPermits(KEYS, m[2])
 if kind == 'w' then
   rcall('ZREM', KEYS[4], ARGV[1])
 else
@@ -32,7 +34,12 @@ else
 end
 local now = nowMs()
 local freed = reap(KEYS, now)
-rcall('HSET', KEYS[1], 'used', grant(KEYS, now, used - freed, tonumber(m[1]), ARGV[2]))
+used = used - freed
+if m[1] then
+  used = grant(KEYS, now, used, tonumber(m[1]), ARGV[2])
+end
+rcall('HSET', KEYS[1], 'used', used)
+keep(KEYS, tonumber(m[3] or '0'))
 if kind == 'w' then
   return 1
 end

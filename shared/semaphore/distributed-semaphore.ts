@@ -7,7 +7,15 @@ import type { RedisClient } from '../connection.ts';
 import { defaults } from '../defaults.ts';
 import { ArgumentRangeError, LimitNotSetError, PermitLostError, SemaphoreTimeoutError } from '../errors.ts';
 import { type SemaphoreKeys, semaphoreIndex, semaphoreKeys } from '../keys.ts';
-import { durationMs, keyName, keyPrefix, nonNegativeInt, parseOptions, positiveInt } from '../options.ts';
+import {
+  durationMs,
+  keyName,
+  keyPrefix,
+  nonNegativeInt,
+  parseOptions,
+  positiveInt,
+  waitMs,
+} from '../options.ts';
 import type { Subscriber } from '../subscriber.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { Attr, Span as SpanName } from '../telemetry/names.ts';
@@ -95,7 +103,7 @@ const acquireSchema = z.strictObject({
   signal: z
     .custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'expected an AbortSignal' })
     .optional(),
-  timeoutMs: nonNegativeInt().optional(),
+  timeoutMs: waitMs().optional(),
   permits: positiveInt().optional(),
 });
 
@@ -104,12 +112,16 @@ const isCount = (value: unknown, min: number): boolean =>
 
 /** acquire() runs per permit: plain, valid options skip zod; anything else gets its full error message. */
 function readAcquireOptions(options: SemaphoreAcquireOptions, label: string): SemaphoreAcquireOptions {
+  if (typeof options !== 'object' || options === null) {
+    return parseOptions(acquireSchema, options, label) as SemaphoreAcquireOptions;
+  }
   const o = options as Record<string, unknown>;
   const known = Object.keys(o).every((key) => key === 'signal' || key === 'timeoutMs' || key === 'permits');
   if (
     known &&
     isCount(o.permits, 1) &&
     isCount(o.timeoutMs, 0) &&
+    (o.timeoutMs === undefined || (o.timeoutMs as number) < 2 ** 31) &&
     (o.signal === undefined || o.signal instanceof AbortSignal)
   ) {
     return options;
@@ -124,6 +136,8 @@ interface Waiter {
   readonly id: string;
   readonly permits: number;
   readonly settle: (token: number) => void;
+  /** Rejects the acquire: Redis refused it while it waited (the limit was lowered below its permits). */
+  readonly fail: (error: Error) => void;
   /** When its entry was last sent to Redis (queued or renewed): a grant's lease runs from there. */
   renewedAt: number;
 }
@@ -216,30 +230,44 @@ export class DistributedSemaphore {
 
   async #acquire(span: Span, permits: number, signal?: AbortSignal, timeoutMs?: number): Promise<Permit> {
     const id = this.#nextId();
+    const startedAt = performance.now();
     let settle: (token: number) => void = () => undefined;
-    const granted = new Promise<number>((resolve) => {
+    let fail: (error: Error) => void = () => undefined;
+    const granted = new Promise<number>((resolve, reject) => {
       settle = resolve;
+      fail = reject;
     });
-    const waiter: Waiter = { id, permits, settle, renewedAt: 0 };
+    // A refusal may come before anything awaits the grant; it is handled where the grant is awaited.
+    granted.catch(() => undefined);
+    const waiter: Waiter = { id, permits, settle, fail, renewedAt: 0 };
     this.#waiters.set(id, waiter);
     try {
       // Listening before queueing: a wake cannot slip between the two.
       await this.#listen();
+      signal?.throwIfAborted();
       const sentAt = performance.now();
       waiter.renewedAt = sentAt;
       const reply = await this.#submitAcquire({ id, permits, wait: true });
       if ('limit' in reply) span.setAttribute(Attr.semaphoreLimit, reply.limit);
+      let permit: Permit;
       if (reply.kind === 'queued') {
         span.setAttribute(Attr.semaphoreQueuePosition, reply.position);
         this.#checkLimit(reply.limit);
         this.#startHeartbeat();
         this.#scheduleExpiryCheck(reply.msToNextExpiry);
-        const token = await this.#waitForGrant(id, granted, signal, timeoutMs);
+        const token = await this.#waitForGrant(id, granted, signal, timeoutMs, startedAt);
         // Redis let the lease run from the entry's last renewal (a dead waiter gets no fresh lease).
-        return this.#hold(id, permits, token, waiter.renewedAt);
+        permit = this.#hold(id, permits, token, waiter.renewedAt);
+      } else {
+        span.setAttribute(Attr.semaphoreQueuePosition, 0);
+        permit = this.#hold(id, permits, this.#grantedToken(reply, permits), sentAt);
       }
-      span.setAttribute(Attr.semaphoreQueuePosition, 0);
-      return this.#hold(id, permits, this.#grantedToken(reply, permits), sentAt);
+      // Aborted while the grant was on its way (asyncio.Semaphore does the same): give it back.
+      if (signal?.aborted) {
+        await permit.release();
+        signal.throwIfAborted();
+      }
+      return permit;
     } finally {
       this.#waiters.delete(id);
       this.#stopIfIdle();
@@ -320,11 +348,7 @@ export class DistributedSemaphore {
   #grantedToken(reply: AcquireReply, permits: number): number {
     if (reply.kind === 'no-limit') throw new LimitNotSetError(this.name);
     this.#checkLimit(reply.limit);
-    if (reply.kind === 'over-limit') {
-      throw new ArgumentRangeError(
-        `Invalid \`permits\`: ${permits} is more than the limit of ${reply.limit} of \`${this.name}\``,
-      );
-    }
+    if (reply.kind === 'over-limit') throw this.#tooMany(permits, reply.limit);
     if (reply.kind !== 'granted') throw new Error(`unexpected acquire reply ${reply.kind}`);
     void this.#list();
     return reply.token;
@@ -333,17 +357,24 @@ export class DistributedSemaphore {
   async #waitForGrant(
     id: string,
     granted: Promise<number>,
-    signal?: AbortSignal,
-    timeoutMs?: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    startedAt: number,
   ): Promise<number> {
     if (signal === undefined && timeoutMs === undefined) return granted;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const gaveUp = new Promise<never>((_resolve, reject) => {
       onAbort = () => reject(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      // Aborted while the request was on its way: the event has fired already.
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => reject(new SemaphoreTimeoutError(this.name, timeoutMs)), timeoutMs);
+        // The timeout counts from acquire(), round trips included.
+        timer = setTimeout(
+          () => reject(new SemaphoreTimeoutError(this.name, timeoutMs)),
+          Math.max(0, startedAt + timeoutMs - performance.now()),
+        );
       }
     });
     try {
@@ -371,10 +402,10 @@ export class DistributedSemaphore {
       token,
       grantedAt,
       this.#options.leaseMs,
-      async () => {
+      async (send) => {
         this.#held.delete(id);
         this.#stopIfIdle();
-        return this.#calls.submit(id) as Promise<boolean>;
+        return send ? (this.#calls.submit(id) as Promise<boolean>) : false;
       },
     );
     this.#held.set(id, permit);
@@ -411,12 +442,22 @@ export class DistributedSemaphore {
     await this.#unsubscribe;
   }
 
+  /** "<id>=<token> ...": grants to this process's waiters; token 0 means refused (see #tooMany). */
   #onWake(message: string): void {
     for (const grant of message.split(' ')) {
       const at = grant.lastIndexOf('=');
       const waiter = this.#waiters.get(grant.slice(0, at));
-      if (waiter !== undefined) waiter.settle(Number(grant.slice(at + 1)));
+      const token = Number(grant.slice(at + 1));
+      if (waiter === undefined) continue;
+      if (token > 0) waiter.settle(token);
+      else waiter.fail(this.#tooMany(waiter.permits, undefined));
     }
+  }
+
+  /** A request for more permits than the limit: refused at once, or when the limit drops below it. */
+  #tooMany(permits: number, limit: number | undefined): ArgumentRangeError {
+    const than = limit === undefined ? 'the limit' : `the limit of ${limit}`;
+    return new ArgumentRangeError(`Invalid \`permits\`: ${permits} is more than ${than} of \`${this.name}\``);
   }
 
   /** Expired leases free permits without a release: look again when the earliest one runs out. */
@@ -472,7 +513,7 @@ export class DistributedSemaphore {
         const permit = this.#held.get(id);
         if (permit === undefined) return;
         if (reply.held[k]) permit.renewed(sentAt);
-        else permit.lose('its lease ran out before it could be renewed');
+        else permit.lose('its lease ran out before it could be renewed', false);
       });
       for (const [k, id] of waiters.entries()) {
         const state = reply.waiting[k] ?? 0;
@@ -481,11 +522,8 @@ export class DistributedSemaphore {
         // Queued still, or granted: either way Redis counts its lease from this renewal.
         if (state >= 0) waiter.renewedAt = sentAt;
         if (state > 0) waiter.settle(state);
-        // Its entry ran out (this process was stalled): queue again, at the back.
-        else if (state === -1) {
-          waiter.renewedAt = performance.now();
-          await this.#submitAcquire({ id, permits: waiter.permits, wait: true });
-        }
+        // Its entry ran out (this process was stalled), or it was refused: queue again, at the back.
+        else if (state === -1) await this.#requeue(waiter);
       }
       this.#scheduleExpiryCheck(reply.msToNextExpiry);
     } catch {
@@ -493,6 +531,20 @@ export class DistributedSemaphore {
     } finally {
       this.#renewing = false;
     }
+  }
+
+  /** Queues a waiter whose entry Redis no longer has again, and acts on the reply like acquire() does. */
+  async #requeue(waiter: Waiter): Promise<void> {
+    waiter.renewedAt = performance.now();
+    const reply = await this.#submitAcquire({ id: waiter.id, permits: waiter.permits, wait: true });
+    if (this.#waiters.get(waiter.id) !== waiter) {
+      // It gave up while the request was on its way, and its cancel found nothing: leave again.
+      await this.#scripts.cancel(waiter.id);
+      return;
+    }
+    if (reply.kind === 'granted') waiter.settle(reply.token);
+    else if (reply.kind === 'over-limit') waiter.fail(this.#tooMany(waiter.permits, reply.limit));
+    else if (reply.kind === 'no-limit') waiter.fail(new LimitNotSetError(this.name));
   }
 }
 
@@ -503,7 +555,8 @@ class HeldPermit implements Permit {
   readonly token: number;
   /** Made when someone looks at `lost` (or when it is lost): most permits are never watched. */
   #lost: AbortController | undefined;
-  readonly #release: () => Promise<boolean>;
+  /** Forgets the permit here and, if `send`, gives it back in Redis. */
+  readonly #release: (send: boolean) => Promise<boolean>;
   readonly #leaseMs: number;
   #renewedAt: number;
   /** Fires when the lease may run out in Redis soon, unless a renewal moves it on. */
@@ -517,7 +570,7 @@ class HeldPermit implements Permit {
     token: number,
     grantedAt: number,
     leaseMs: number,
-    release: () => Promise<boolean>,
+    release: (send: boolean) => Promise<boolean>,
   ) {
     this.#renewedAt = grantedAt;
     this.#leaseMs = leaseMs;
@@ -540,17 +593,25 @@ class HeldPermit implements Permit {
     this.#armLossTimer();
   }
 
-  lose(why: string): void {
+  /**
+   * `held`: whether Redis may still count it (Redis unreachable) or has dropped it already. Nobody may
+   * count on a lost permit, so it is not renewed any more, and given back at once if Redis still has it;
+   * a later release() says false.
+   */
+  lose(why: string, held = true): void {
     clearTimeout(this.#lossTimer);
     this.#lost ??= new AbortController();
     if (!this.#lost.signal.aborted) this.#lost.abort(new PermitLostError(this.semaphore, why));
+    if (this.#released) return;
+    this.#released = true;
+    void this.#release(held).catch(() => false);
   }
 
   async release(): Promise<boolean> {
     if (this.#released) return false;
     this.#released = true;
     clearTimeout(this.#lossTimer);
-    return this.#release();
+    return this.#release(true);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -14,10 +14,11 @@
     ARGV[3] limit to set if the semaphore has none yet ("" for none)
     ARGV[4] waiter entry lifetime, ms (renewed while waiting)
     ARGV[5] wake channel prefix (grants go to `<prefix>:<owner>`)
-    ARGV[6] idle ttl, ms (0 = the keys never expire)
+    ARGV[6] idle ttl, ms (0 = this process sets none; kept in meta, see includes/keep)
     ARGV[7] R, the number of holder ids to release
     ARGV[8 .. 7 + R] holder ids to release. Only a holder's own id is released: a permit whose lease
-              already ran out (and whose permits may now be someone else's) is not.
+              already ran out (and whose permits may now be someone else's) is not. Expired leases are
+              reaped first, so a release that comes too late says so even if nobody reaped it yet.
     ARGV[8 + R ..] per request: id (a granted waiter keeps its id as holder), permits, wait (1 = queue if
               not available, 0 = only try)
   Output:
@@ -28,22 +29,33 @@
             2 queued (value: position, from 1)
            -1 more permits than the limit
            -2 no limit set anywhere (limit is 0)
-      msToNextExpiry: until the earliest lease runs out, -1 if nobody holds a permit
+      msToNextExpiry: until the earliest lease runs out, -1 if nobody holds a permit (read before the
+                      releases: at worst a little early, and the check it schedules looks again)
 ]]
 local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/entries"
 --- @include "includes/bulk"
+--- @include "includes/used"
 --- @include "includes/reap"
 --- @include "includes/grant"
+--- @include "includes/keep"
 
 local leaseMs, owner, waiterTtl, wake = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4]), ARGV[5]
 local releases = tonumber(ARGV[7])
 local first = 8 + releases
-local m = rcall('HMGET', KEYS[1], 'limit', 'used')
-local used0 = tonumber(m[2] or '0')
-local used = used0
+local now = nowMs()
+local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'ttl')
+local used0 = usedPermits(KEYS, m[2])
+local freed, nextExpiry = reap(KEYS, now)
+local used = used0 - freed
 local result = { 0, -1 }
+local ttl = tonumber(ARGV[6])
+if ttl > 0 and m[3] ~= ARGV[6] then
+  rcall('HSET', KEYS[1], 'ttl', ttl)
+elseif ttl == 0 then
+  ttl = tonumber(m[3] or '0')
+end
 
 if releases > 0 then
   local held = rcall('HMGET', KEYS[3], unpack(ARGV, 8, 7 + releases))
@@ -77,25 +89,16 @@ if not limit then
   if used ~= used0 then
     rcall('HSET', KEYS[1], 'used', used)
   end
+  keep(KEYS, ttl)
   return result
 end
 result[1] = limit
-local now = nowMs()
-local ttl = tonumber(ARGV[6])
-if ttl > 0 then
-  for i = 1, #KEYS do
-    rcall('PEXPIRE', KEYS[i], ttl)
-  end
-end
-local freed, nextExpiry = reap(KEYS, now)
-used = used - freed
 local queued = rcall('ZCARD', KEYS[4])
 if queued > 0 and used < limit then
   -- Room while others wait: after releases, a lease that ran out, or behind a dead or oversized head.
   used = grant(KEYS, now, used, limit, wake)
   queued = rcall('ZCARD', KEYS[4])
 end
-
 local ids = {}
 for i = first, #ARGV, 3 do
   ids[#ids + 1] = ARGV[i]
@@ -150,8 +153,9 @@ end
 bulk('ZADD', KEYS[2], holderScores)
 bulk('ZADD', KEYS[4], waiterScores)
 bulk('HSET', KEYS[3], newEntries)
-if seq ~= seq0 or wseq ~= wseq0 or used ~= used0 then
+if seq ~= seq0 or wseq ~= wseq0 or used ~= used0 or m[2] ~= tostring(used) then
   rcall('HSET', KEYS[1], 'seq', seq, 'wseq', wseq, 'used', used)
 end
+keep(KEYS, ttl)
 result[2] = nextExpiry
 return result

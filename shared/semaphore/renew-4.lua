@@ -8,7 +8,7 @@
     ARGV[1] lease, ms
     ARGV[2] waiter entry lifetime, ms
     ARGV[3] wake channel prefix (grants go to `<prefix>:<owner>`)
-    ARGV[4] idle ttl, ms (0 = never expire)
+    ARGV[4] idle ttl, ms (0 = this process sets none; kept in meta, see includes/keep)
     ARGV[5] number of holder ids that follow
     ARGV[6..] holder ids, then waiter ids
   Output:
@@ -20,23 +20,25 @@ local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/entries"
 --- @include "includes/bulk"
+--- @include "includes/used"
 --- @include "includes/reap"
 --- @include "includes/grant"
+--- @include "includes/keep"
 
 local now = nowMs()
 local leaseMs, waiterTtl, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-if ttl > 0 then
-  for i = 1, #KEYS do
-    rcall('PEXPIRE', KEYS[i], ttl)
-  end
+local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'ttl')
+if ttl > 0 and m[3] ~= ARGV[4] then
+  rcall('HSET', KEYS[1], 'ttl', ttl)
+elseif ttl == 0 then
+  ttl = tonumber(m[3] or '0')
 end
-local m = rcall('HMGET', KEYS[1], 'limit', 'used')
 local freed = reap(KEYS, now)
-local used = tonumber(m[2] or '0') - freed
+local used = usedPermits(KEYS, m[2]) - freed
 if m[1] and (freed > 0 or used < tonumber(m[1])) then
   used = grant(KEYS, now, used, tonumber(m[1]), ARGV[3])
 end
-if freed > 0 or m[2] ~= tostring(used) then
+if m[1] and (freed > 0 or m[2] ~= tostring(used)) then
   rcall('HSET', KEYS[1], 'used', used)
 end
 local holders = tonumber(ARGV[5])
@@ -63,6 +65,7 @@ for i = 6, #ARGV do
     result[#result + 1] = 0
   end
 end
+keep(KEYS, ttl)
 local first = rcall('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 result[1] = -1
 if first[2] then

@@ -15,16 +15,19 @@ local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/entries"
 --- @include "includes/bulk"
+--- @include "includes/used"
 --- @include "includes/reap"
 --- @include "includes/grant"
+--- @include "includes/keep"
 
 local now = nowMs()
-local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'seq', 'waits', 'waitMs', 'waitMax')
+local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'seq', 'waits', 'waitMs', 'waitMax', 'ttl')
 local freed = reap(KEYS, now)
-local used = tonumber(m[2] or '0') - freed
+local used = usedPermits(KEYS, m[2]) - freed
 if freed > 0 and m[1] then
   used = grant(KEYS, now, used, tonumber(m[1]), ARGV[1])
   rcall('HSET', KEYS[1], 'used', used)
+  keep(KEYS, tonumber(m[7] or '0'))
 end
 local holders = {}
 local byExpiry = rcall('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')

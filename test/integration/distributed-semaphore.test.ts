@@ -198,6 +198,12 @@ describe('DistributedSemaphore in one process', () => {
       'Invalid `permits`: 3 is more than the limit of 2',
     );
     await expect(semaphore.acquire({ timeoutMs: -1 })).rejects.toBeInstanceOf(RangeError);
+    // Longer than a timer can wait (it would fire after 1 ms).
+    await expect(semaphore.acquire({ timeoutMs: 2 ** 31 })).rejects.toThrow(/at most 2147483647/);
+    expect(() => new DistributedSemaphore(redis, 'ok', { leaseMs: 2 ** 31 })).toThrow(ArgumentRangeError);
+    await expect(semaphore.acquire(null as unknown as object)).rejects.toThrow(
+      /^Invalid `acquire options`: .*expected object, received null/,
+    );
     await expect(semaphore.setLimit(-3)).rejects.toBeInstanceOf(RangeError);
     const unset = new DistributedSemaphore(redis, `s-${randomUUID().slice(0, 8)}`, { prefix });
     await expect(unset.acquire()).rejects.toBeInstanceOf(LimitNotSetError);
@@ -251,6 +257,94 @@ describe('DistributedSemaphore in one process', () => {
   });
 });
 
+describe('edges of waiting, leases and limits', () => {
+  test('an abort while the request is on its way: the waiter still leaves the queue, and a grant is given back', async () => {
+    const semaphore = fresh(1);
+    const held = await semaphore.acquire();
+    const queued = new AbortController();
+    const waiting = semaphore.acquire({ signal: queued.signal });
+    queued.abort(new Error('gave up early')); // before the queueing round trip has come back
+    await expect(waiting).rejects.toThrow('gave up early');
+    expect((await semaphore.status()).waiters).toEqual([]);
+    await held.release();
+    expect((await semaphore.status()).used).toBe(0);
+
+    const granted = new AbortController();
+    const free = semaphore.acquire({ signal: granted.signal });
+    granted.abort(new Error('gave up early again')); // the permit is free: Redis grants it at once
+    await expect(free).rejects.toThrow('gave up early again');
+    expect((await semaphore.status()).used).toBe(0);
+  });
+
+  test('lowering the limit below a queued request refuses it, and the queue behind it moves on', async () => {
+    const semaphore = fresh(3);
+    const held = await semaphore.acquire({ permits: 2 });
+    const big = semaphore.acquire({ permits: 3 }).catch((error: unknown) => error);
+    await waiters(semaphore, 1);
+    const small = semaphore.acquire({ permits: 1 });
+    await waiters(semaphore, 2);
+    await semaphore.setLimit(2);
+    const refused = await big;
+    expect(refused).toBeInstanceOf(ArgumentRangeError);
+    expect(String(refused)).toContain('3 is more than the limit');
+    await held.release();
+    const served = await small; // before: nobody behind the oversized head was ever served
+    expect((await semaphore.status()).waiters).toEqual([]);
+    await served.release();
+  });
+
+  test('a release that comes after the lease ran out says false, even before anyone reaped it', async () => {
+    const semaphore = fresh(1, 200);
+    const permit = await semaphore.acquire();
+    // The process stalls (a long GC, a frozen VM): no timer runs, the lease runs out in Redis.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+    expect(await permit.release()).toBe(false);
+    expect((await semaphore.status()).used).toBe(0);
+  });
+
+  test('with idleTtlMs every key of the semaphore expires, those made after the first call too', async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    const semaphore = new DistributedSemaphore(redis, name, { limit: 1, prefix, idleTtlMs: 60_000 });
+    const keys = semaphoreKeys(prefix, name);
+    const held = await semaphore.acquire();
+    const waiting = semaphore.acquire();
+    await waiters(semaphore, 1);
+    for (const key of keys.list) expect(await redis.pttl(key)).toBeGreaterThan(0);
+    // Another process without the option (the CLI) changes the limit: the TTL is kept.
+    await new DistributedSemaphore(redis, name, { prefix }).setLimit(2);
+    await (await waiting).release();
+    await held.release();
+    const again = await semaphore.acquire();
+    for (const key of [keys.meta, ...keys.list.slice(1, 3)]) expect(await redis.pttl(key)).toBeGreaterThan(0);
+    await again.release();
+  });
+
+  test('a count of permits lost from Redis is recounted from the holders: never more than the limit', async () => {
+    const semaphore = fresh(1);
+    const held = await semaphore.acquire();
+    await redis.del(semaphoreKeys(prefix, semaphore.name).meta); // expired or deleted by hand
+    expect(await semaphore.tryAcquire()).toBeUndefined();
+    await held.release();
+    const next = await semaphore.tryAcquire();
+    expect(next).toBeDefined();
+    await next?.release();
+  });
+
+  test('thousands of leases running out at once are reaped (the semaphore stays usable)', async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    const own = new Redis(redisUrl());
+    const holder = new DistributedSemaphore(own, name, { limit: 9000, leaseMs: 300, prefix });
+    const permits = await Promise.all(Array.from({ length: 8100 }, () => holder.tryAcquire()));
+    expect(permits.every((p) => p !== undefined)).toBe(true);
+    own.disconnect(); // its process is gone: nothing renews the leases
+    const other = new DistributedSemaphore(redis, name, { prefix });
+    await expect.poll(async () => (await other.status()).used, { timeout: 10_000, interval: 50 }).toBe(0);
+    const next = await other.tryAcquire();
+    expect(next).toBeDefined();
+    await next?.release();
+  });
+});
+
 describe('a holder cut off from Redis', () => {
   let proxy: TcpProxy;
   let cutOff: Redis;
@@ -282,5 +376,20 @@ describe('a holder cut off from Redis', () => {
     proxy.thaw();
     expect(await permit.release()).toBe(false); // it was not holding it any more
     await next.release();
+  });
+
+  test('a lost permit is not renewed when Redis answers again in time: it is given back', async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    const holder = new DistributedSemaphore(cutOff, name, { limit: 1, leaseMs: 3000, prefix });
+    const permit = await holder.acquire();
+    const lost = new Promise<void>((resolve) => permit.lost.addEventListener('abort', () => resolve()));
+    proxy.freeze();
+    await lost; // a tenth of the lease (300 ms) before it can run out in Redis
+    proxy.thaw(); // the renewals held up in the proxy arrive while the lease is still valid
+    const other = new DistributedSemaphore(redis, name, { prefix });
+    // Before: the heartbeat went on renewing it, so nobody else could ever have it.
+    await expect.poll(async () => (await other.status()).used, { timeout: 2000 }).toBe(0);
+    expect(holder.heldPermits).toBe(0);
+    expect(await permit.release()).toBe(false);
   });
 });

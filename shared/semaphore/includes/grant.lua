@@ -5,15 +5,23 @@
   lease ends when its entry would have. Each grant takes the next fencing token; the granted waiters
   hear it on their process's wake channel, `<wake>:<owner>`: "<id>=<token> ..." (a process hears only
   of its own waiters, however many processes wait). Grants that waited are summed in meta (waits, waitMs,
-  waitMax) for the dashboard.
+  waitMax) for the dashboard. A head that asks for more permits than the limit (set-limit refuses those
+  when it lowers the limit; this is the backstop) leaves the queue and hears "<id>=0" (no token is 0).
 
   Reads the heads a few at a time and writes all grants with one command per key (includes/bulk).
   Expects KEYS: meta, holders, info, waiters. Returns the permits in use afterwards.
 ]]
 local function grant(k, now, used, limit, wakeChannel)
   local leaving, deadEntries, holderScores, holderEntries = {}, {}, {}, {}
-  -- Grants by owner, owners in the order first granted (iterating a table's keys has no order).
-  local owners, granted = {}, {}
+  -- Messages by owner, owners in the order first told (iterating a table's keys has no order).
+  local owners, told = {}, {}
+  local function tell(owner, message)
+    if not told[owner] then
+      owners[#owners + 1] = owner
+      told[owner] = {}
+    end
+    told[owner][#told[owner] + 1] = message
+  end
   local stats, seq, waits, waitMs, waitMax
   local offset = 0
   local blocked = false
@@ -31,17 +39,22 @@ local function grant(k, now, used, limit, wakeChannel)
       if entry then
         permits, leaseMs, since, expiresAt, owner = string.match(entry, '^w (%d+) (%d+) (%d+) (%d+) (.*)$')
       end
+      if permits then
+        permits = tonumber(permits)
+      end
       if not permits or tonumber(expiresAt) <= now then
         leaving[#leaving + 1] = head
         if entry and permits then
           deadEntries[#deadEntries + 1] = head
         end
+      elseif permits > limit then
+        leaving[#leaving + 1] = head
+        deadEntries[#deadEntries + 1] = head
+        tell(owner, head .. '=0')
+      elseif used + permits > limit then
+        blocked = true
+        break
       else
-        permits = tonumber(permits)
-        if used + permits > limit then
-          blocked = true
-          break
-        end
         if not stats then
           stats = rcall('HMGET', k[1], 'seq', 'waits', 'waitMs', 'waitMax')
           seq, waits = tonumber(stats[1] or '0'), tonumber(stats[2] or '0')
@@ -59,23 +72,19 @@ local function grant(k, now, used, limit, wakeChannel)
         holderEntries[#holderEntries + 1] = head
         holderEntries[#holderEntries + 1] = holderEntry(permits, seq, now, leaseMs, owner)
         used = used + permits
-        if not granted[owner] then
-          owners[#owners + 1] = owner
-          granted[owner] = {}
-        end
-        granted[owner][#granted[owner] + 1] = head .. '=' .. seq
+        tell(owner, head .. '=' .. seq)
       end
     end
   end
   bulk('ZREM', k[4], leaving)
   bulk('HDEL', k[3], deadEntries)
-  if #owners > 0 then
+  if stats then
     bulk('ZADD', k[2], holderScores)
     bulk('HSET', k[3], holderEntries)
     rcall('HSET', k[1], 'seq', seq, 'waits', waits, 'waitMs', waitMs, 'waitMax', waitMax)
-    for _, owner in ipairs(owners) do
-      rcall('PUBLISH', wakeChannel .. ':' .. owner, table.concat(granted[owner], ' '))
-    end
+  end
+  for _, owner in ipairs(owners) do
+    rcall('PUBLISH', wakeChannel .. ':' .. owner, table.concat(told[owner], ' '))
   end
   return used
 end

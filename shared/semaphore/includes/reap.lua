@@ -1,6 +1,8 @@
 --[[
   Gives back the permits of holders whose lease ran out (their process died or stopped renewing).
-  Looks at the earliest lease only, unless it has run out: the common case costs one read.
+  Looks at the earliest lease only, unless it has run out: the common case costs one read. Expired
+  holders are read and deleted a chunk at a time (Lua's unpack has a limit: thousands of holders can
+  expire at once when a process holding many permits dies).
 
   Expects KEYS: meta, holders, info, waiters.
   Returns the permits freed, and the ms until the earliest remaining lease runs out (-1: no holder).
@@ -15,14 +17,16 @@ local function reap(k, now)
   end
   local expired = rcall('ZRANGEBYSCORE', k[2], '-inf', now)
   local freed = 0
-  for _, id in ipairs(expired) do
-    local entry = rcall('HGET', k[3], id)
-    if entry then
-      local _, permits = entryKind(entry)
-      freed = freed + permits
+  for i = 1, #expired, 500 do
+    local entries = rcall('HMGET', k[3], unpack(expired, i, math.min(i + 499, #expired)))
+    for _, entry in ipairs(entries) do
+      if entry then
+        local _, permits = entryKind(entry)
+        freed = freed + permits
+      end
     end
   end
-  rcall('HDEL', k[3], unpack(expired))
+  bulk('HDEL', k[3], expired)
   rcall('ZREMRANGEBYSCORE', k[2], '-inf', now)
   first = rcall('ZRANGE', k[2], 0, 0, 'WITHSCORES')
   if first[2] then

@@ -1,0 +1,15 @@
+--[[
+  The idle TTL (the `idleTtlMs` option; none by default). Every script that writes ends here, so a key
+  it made in passing (a holders set emptied and made again by a grant) expires with the others and
+  never outlives meta: otherwise a lease could outlive the count of permits in use. The TTL is kept in
+  meta (`ttl`), so scripts called without one (setLimit, status, cancel, the CLI) keep it too.
+
+  Expects KEYS: meta, holders, info, waiters.
+]]
+local function keep(k, ttl)
+  if ttl and ttl > 0 then
+    for i = 1, 4 do
+      rcall('PEXPIRE', k[i], ttl)
+    end
+  end
+end
