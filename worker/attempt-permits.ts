@@ -1,3 +1,5 @@
+import { cancelReason } from '../shared/cancel-reason.ts';
+import { TaskCancelledError } from '../shared/errors.ts';
 import type { Permit } from '../shared/semaphore/distributed-semaphore.ts';
 
 /**
@@ -8,6 +10,12 @@ import type { Permit } from '../shared/semaphore/distributed-semaphore.ts';
 export class AttemptPermits {
   readonly #controller: AbortController;
   readonly #permits: Permit[] = [];
+  /**
+   * Aborts when the attempt ends: an acquire still waiting then (a handler that did not await it)
+   * leaves the queue. Made on first use: most tasks never call ctx.semaphore.
+   */
+  #ended: AbortController | undefined;
+  #done = false;
 
   constructor(controller: AbortController) {
     this.#controller = controller;
@@ -17,7 +25,22 @@ export class AttemptPermits {
     return this.#permits.length;
   }
 
+  /** For ctx.semaphore's acquire, beside ctx.signal. */
+  get ended(): AbortSignal {
+    this.#ended ??= new AbortController();
+    if (this.#done) this.#ended.abort(endedError());
+    return this.#ended.signal;
+  }
+
+  /**
+   * A permit granted as the attempt ended is released at once: nothing would release it later, and its
+   * lease would be renewed for as long as the process lives.
+   */
   add(permit: Permit): Permit {
+    if (this.#done) {
+      void permit.release().catch(() => false);
+      throw endedError();
+    }
     this.#permits.push(permit);
     const onLost = (): void => this.#controller.abort(permit.lost.reason);
     if (permit.lost.aborted) onLost();
@@ -25,8 +48,15 @@ export class AttemptPermits {
     return permit;
   }
 
-  async releaseAll(): Promise<void> {
-    await Promise.all(this.#permits.map((permit) => permit.release().catch(() => false)));
-    this.#permits.length = 0;
+  /** The attempt ended: releases what it holds (a promise only if it holds something). */
+  end(): Promise<void> | undefined {
+    this.#done = true;
+    this.#ended?.abort(endedError());
+    if (this.#permits.length === 0) return undefined;
+    const permits = this.#permits.splice(0);
+    return Promise.all(permits.map((permit) => permit.release().catch(() => false))).then(() => undefined);
   }
 }
+
+const endedError = (): TaskCancelledError =>
+  new TaskCancelledError(cancelReason('task', 'its task attempt had ended'));

@@ -134,8 +134,8 @@ function taskSemaphore(
   return {
     name: semaphore.name,
     acquire: async (options = {}) => {
-      const signal =
-        options.signal === undefined ? attempt.signal : AbortSignal.any([options.signal, attempt.signal]);
+      const ours = [attempt.signal, attempt.permits.ended];
+      const signal = AbortSignal.any(options.signal === undefined ? ours : [options.signal, ...ours]);
       const permit = await deps.slots.parkForPermit(
         attempt.holder,
         semaphore.acquire({ ...options, signal }),

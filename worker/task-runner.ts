@@ -126,7 +126,8 @@ export class TaskRunner {
       unregister();
       // Most tasks open no child group and hold no fleet-wide permit: no extra awaits for them.
       if (run.children.length > 0) await closeChildren(run.children);
-      if (run.permits.held > 0) await run.permits.releaseAll();
+      const releasing = run.permits.end();
+      if (releasing !== undefined) await releasing;
       this.#deps.limits.releaseGroup(task.groupId);
     }
     try {

@@ -84,6 +84,18 @@ const tasks: Record<string, TaskModuleEntry> = {
     return permit.token;
   },
 
+  /** Asks for the `gate` semaphore without awaiting it, and returns: its attempt ends while it waits. */
+  forgetGate: (_data: unknown, ctx: TaskContext) => {
+    void ctx
+      .semaphore('gate', 1)
+      .acquire()
+      .then(
+        (permit) => report('granted', { ...where(ctx), token: permit.token }),
+        (error: { code?: string }) => report('refused', { ...where(ctx), code: error.code }),
+      );
+    return 'returned';
+  },
+
   echo: (data: unknown, ctx: TaskContext) => {
     report('entered', where(ctx));
     return data;

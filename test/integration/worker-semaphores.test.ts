@@ -124,6 +124,21 @@ describe('a task waiting for a permit', () => {
     const [token] = (await waiting.wait()) as number[];
     expect(token).toBeGreaterThan(held.token);
   });
+
+  test('an acquire still waiting when its task returns leaves the queue; nothing is granted to it later', async () => {
+    const gate = new DistributedSemaphore(redis, 'gate', { limit: 1 });
+    const held = await gate.acquire();
+    const tg = t.producer.taskGroup();
+    tg.createTask('forgetGate');
+    expect(await tg.wait()).toEqual(['returned']);
+    const refused = await t.fleet.waitFor(of(tg.id, 'refused'));
+    expect(refused.code).toBe('TASK_CANCELLED');
+    expect((await gate.status()).waiters).toEqual([]);
+    await held.release();
+    // Before: the grant went to the ended attempt, and its worker renewed it for as long as it lived.
+    expect(await gate.status()).toMatchObject({ used: 0, holders: [] });
+    expect(t.fleet.count(of(tg.id, 'granted'))).toBe(0);
+  });
 });
 
 describe('a worker cut off from Redis for longer than its permit lease', () => {
