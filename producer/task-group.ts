@@ -136,6 +136,9 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
+        // Before anything else: a group with no tasks never sends, and must not close someone else's
+        // group that holds its id (this one's create was refused with DuplicateGroupError).
+        await this.#created;
         await this.drain();
         const { state, finished } = await this.#client.scripts.close(this.id);
         this.#leases.remove(this.id);

@@ -261,6 +261,18 @@ describe('bad input', () => {
     expect(await first.wait()).toEqual(['first']);
   });
 
+  test('a group id already in use, on a group left with no tasks: refused, and the existing group stays open', async () => {
+    const id = `dup-empty-${t.queue}`;
+    const first = t.producer.taskGroup({ id });
+    await first.ready();
+    // Leaves its block at once, before its create has been answered.
+    const second = t.producer.taskGroup({ id });
+    await expect(second.wait()).rejects.toBeInstanceOf(DuplicateGroupError);
+    expect(await first.status()).toMatchObject({ state: 'open', closed: false });
+    first.createTask('echo', 'first');
+    expect(await first.wait()).toEqual(['first']);
+  });
+
   test('bad options name the option and the value', async () => {
     expect(() => t.producer.taskGroup({ id: 'has space' })).toThrow(/Invalid `id`: expected a group id/);
     expect(() => t.producer.taskGroup({ deadlineMs: 0 })).toThrow(RangeError);
