@@ -38,7 +38,14 @@ export class Reconciler {
     let settled = 0;
     for (let from = 0; from < candidates.length; from += SLICE) {
       for (const lost of await this.#lostJobs(groupId, status.epoch, candidates.slice(from, from + SLICE))) {
-        settled += await this.#settleLost(groupId, lost.index, lost.name, lost.why, isActive(status.state));
+        settled += await this.#settleLost(
+          groupId,
+          status.epoch,
+          lost.index,
+          lost.name,
+          lost.why,
+          isActive(status.state),
+        );
       }
     }
     return settled;
@@ -49,10 +56,11 @@ export class Reconciler {
     const place = parseTaskJobId(jobId);
     if (place === undefined) return;
     const { groupId, epoch, index } = place;
-    const state = await this.#client.scripts.state(groupId);
-    if (state === undefined || isFinal(state)) return;
+    const status = await this.#client.scripts.status(groupId);
+    // A job of another epoch is left from an earlier group of that id: it says nothing about this one.
+    if (status === undefined || status.epoch !== epoch || isFinal(status.state)) return;
     for (const lost of await this.#lostJobs(groupId, epoch, [index])) {
-      await this.#settleLost(groupId, lost.index, lost.name, lost.why, isActive(state));
+      await this.#settleLost(groupId, epoch, lost.index, lost.name, lost.why, isActive(status.state));
     }
   }
 
@@ -85,6 +93,7 @@ export class Reconciler {
 
   async #settleLost(
     groupId: string,
+    epoch: string,
     index: number,
     name: string,
     why: string,
@@ -92,7 +101,9 @@ export class Reconciler {
   ): Promise<number> {
     const { scripts } = this.#client;
     if (!active)
-      return (await scripts.finishTask(groupId, index, 'release', '', undefined)).recorded === 1 ? 1 : 0;
+      return (await scripts.finishTask(groupId, epoch, index, 'release', '', undefined)).recorded === 1
+        ? 1
+        : 0;
     const error = new TaskLostError(`task ${index} was lost: ${why}`);
     const failReason = cancelReason('failure', error.message, {
       groupId,
@@ -102,6 +113,7 @@ export class Reconciler {
     });
     const result = await scripts.finishTask(
       groupId,
+      epoch,
       index,
       'err',
       encodeError(serializeError(error), name),

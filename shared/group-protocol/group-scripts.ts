@@ -148,15 +148,17 @@ export class GroupScripts {
   /**
    * A worker's bookkeeping for one group in one script call: records how `finishes` ended, in order
    * (each result carries the group's state after them; `finished` is set on the last one when they
-   * finished the group), then decides for each of `starts` whether it may run.
+   * finished the group), then decides for each of `starts` whether it may run. `epoch` is the one in the
+   * jobs' ids: a group of that id but another epoch is treated as missing (its jobs never run or count).
    */
   async finishAndStart(
     id: string,
+    epoch: string,
     finishes: readonly FinishRequest[],
     starts: readonly StartRequest[],
   ): Promise<{ finished: FinishResult[]; started: StartDecision[] }> {
     const k = this.keys.group(id);
-    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id, finishes.length];
+    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id, epoch, finishes.length];
     for (const a of finishes) {
       args.push(a.index, a.kind, a.payload, a.failReason === undefined ? '' : JSON.stringify(a.failReason));
     }
@@ -177,28 +179,29 @@ export class GroupScripts {
   }
 
   /** Decides, for a batch of tasks of one group a worker is about to run, whether each may run. */
-  async startTasks(id: string, tasks: readonly StartRequest[]): Promise<StartDecision[]> {
-    return (await this.finishAndStart(id, [], tasks)).started;
+  async startTasks(id: string, epoch: string, tasks: readonly StartRequest[]): Promise<StartDecision[]> {
+    return (await this.finishAndStart(id, epoch, [], tasks)).started;
   }
 
-  async startTask(id: string, index: number, token: string): Promise<StartDecision> {
-    const [decision = 'missing'] = await this.startTasks(id, [{ index, token }]);
+  async startTask(id: string, epoch: string, index: number, token: string): Promise<StartDecision> {
+    const [decision = 'missing'] = await this.startTasks(id, epoch, [{ index, token }]);
     return decision;
   }
 
   /** Records how a batch of attempts of one group ended, in order (see finishAndStart). */
-  async finishTasks(id: string, attempts: readonly FinishRequest[]): Promise<FinishResult[]> {
-    return (await this.finishAndStart(id, attempts, [])).finished;
+  async finishTasks(id: string, epoch: string, attempts: readonly FinishRequest[]): Promise<FinishResult[]> {
+    return (await this.finishAndStart(id, epoch, attempts, [])).finished;
   }
 
   async finishTask(
     id: string,
+    epoch: string,
     index: number,
     kind: FinishKind,
     payload: string,
     failReason: CancelReason | undefined,
   ): Promise<FinishResult> {
-    const [result] = await this.finishTasks(id, [{ index, kind, payload, failReason }]);
+    const [result] = await this.finishTasks(id, epoch, [{ index, kind, payload, failReason }]);
     return result ?? { recorded: -1, state: undefined, finished: false };
   }
 

@@ -1,7 +1,11 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GroupClient } from '../../producer/group-client.ts';
+import { resolveProducerOptions } from '../../producer/options.ts';
 import { GroupCancelledError, GroupFailedError } from '../../shared/index.ts';
+import { taskJobId } from '../../shared/keys.ts';
+import { Reconciler } from '../../worker/reconciler.ts';
 import { killProcess, startScript } from '../helpers/processes.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';
@@ -169,6 +173,26 @@ describe('tasks that lose their job', () => {
     if (lost?.status !== 'rejected') throw new Error('expected the removed task to fail');
     expect(lost.reason.remote).toMatchObject({ name: 'TaskLostError', code: 'TASK_LOST' });
     expect(lost.reason.message).toBe(`task ${removed.index} was lost: its job no longer exists`);
+  });
+
+  test("a failed job left from an earlier group with the same id does not settle the new group's task", async () => {
+    const tg = t.producer.taskGroup();
+    const queued = tg.createTask('echo', 'later', { delayMs: 600_000 });
+    await tg.drain();
+    const client = new GroupClient(
+      resolveProducerOptions({ connection: redisUrl(), queue: t.queue }),
+      'test',
+    );
+    try {
+      // What the worker does when BullMQ fails a job on its own; that job's id names an earlier epoch,
+      // whose job is long gone.
+      await new Reconciler(client).checkJob(taskJobId(tg.id, 'earlier', queued.index));
+      expect((await tg.status()).counts).toMatchObject({ total: 1, pending: 1, failed: 0 });
+    } finally {
+      await client.close();
+      await tg.cancel('done');
+      await expect(tg.wait()).rejects.toMatchObject({ code: 'GROUP_CANCELLED' });
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import {
   TaskFailedError,
   UnknownTaskError,
 } from '../../shared/index.ts';
+import { QueueKeys } from '../../shared/keys.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 
@@ -90,6 +91,39 @@ describe('late tasks', () => {
       expect(await tg.wait()).toEqual(['a', 'sibling', 'b']);
     } finally {
       await sibling.close();
+    }
+  });
+});
+
+describe('a group id used again after its retention', () => {
+  test('a job left from the earlier group never runs in the new one, nor counts there', async () => {
+    const id = `again-${t.queue}`;
+    const bull = new Queue(t.queue, { connection: { url: redisUrl() }, prefix: 'taskfleet' });
+    const redis = new Redis(redisUrl());
+    try {
+      const earlier = t.producer.taskGroup({ id, retentionMs: 1 });
+      // Delayed, so its job is still queued when the group is gone; promoted by hand below.
+      const old = earlier.createTask('echo', 'old', { delayMs: 600_000 });
+      await earlier.drain();
+      await earlier.cancel('stop');
+      // Cancelled, or already expired by the time wait() reads it (1 ms retention): gone either way.
+      await earlier.wait().catch(() => undefined);
+      await expect.poll(() => redis.exists(new QueueKeys('taskfleet', t.queue).group(id).meta)).toBe(0);
+
+      const again = t.producer.taskGroup({ id });
+      const fresh = again.createTask('echo', 'new', { delayMs: 600_000 });
+      await again.drain();
+      expect(fresh.index).toBe(old.index);
+      // The old job reaches a worker first, while the new group's task with the same index is queued.
+      await (await bull.getJob(old.id))?.promote();
+      await expect.poll(async () => (await bull.getJob(old.id))?.getState()).toBe('completed');
+      expect((await again.status()).counts).toMatchObject({ total: 1, pending: 1, running: 0 });
+      await (await bull.getJob(fresh.id))?.promote();
+      expect(await again.wait()).toEqual(['new']);
+      expect((await again.status()).counts).toMatchObject({ total: 1, succeeded: 1 });
+    } finally {
+      await bull.close();
+      await redis.quit();
     }
   });
 });
