@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GroupClient } from '../../producer/group-client.ts';
 import { resolveProducerOptions } from '../../producer/options.ts';
 import { GroupCancelledError, GroupFailedError } from '../../shared/index.ts';
-import { taskJobId } from '../../shared/keys.ts';
+import { QueueKeys, taskJobId } from '../../shared/keys.ts';
 import { Reconciler } from '../../worker/reconciler.ts';
 import { killProcess, startScript } from '../helpers/processes.ts';
 import { redisUrl } from '../helpers/queues.ts';
@@ -66,6 +66,33 @@ describe('deadlines and lost producers', () => {
     expect(error).toMatchObject({ code: 'GROUP_CANCELLED', reason: { kind: 'producer-lost' } });
     expect(await t.fleet.waitFor(of(id, 'aborted'))).toMatchObject({ cancelKind: 'producer-lost' });
     expect(await t.producer.group(id).status()).toMatchObject({ state: 'cancelled', closed: true });
+  });
+
+  test('a Redis error while sending: the group is cancelled (`producer-error`) and closed, and wait() rejects with that error', async () => {
+    const redis = new Redis(redisUrl());
+    try {
+      const tg = t.producer.taskGroup();
+      const running = tg.createTask('block');
+      await tg.drain();
+      await t.fleet.waitFor(of(tg.id, 'started'));
+      // BullMQ cannot add a job whose key holds a list: the next addBulk fails for good.
+      const next = taskJobId(tg.id, tg.epoch, running.index + 1);
+      await redis.rpush(new QueueKeys('taskfleet', t.queue).job(next), 'in the way');
+      expect(tg.createTask('echo', 'never sent').id).toBe(next);
+
+      const error = await tg.wait().catch((e: unknown) => e);
+
+      expect((error as Error).message).toMatch(/^WRONGTYPE/);
+      expect(await t.fleet.waitFor(of(tg.id, 'aborted'))).toMatchObject({ cancelKind: 'producer-error' });
+      expect(await tg.status()).toMatchObject({
+        state: 'cancelled',
+        closed: true,
+        reason: { kind: 'producer-error' },
+        counts: { total: 2, cancelled: 2 },
+      });
+    } finally {
+      await redis.quit();
+    }
   });
 });
 
