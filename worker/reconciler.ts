@@ -15,16 +15,24 @@ const SLICE = 1000;
  */
 export class Reconciler {
   readonly #client: GroupClient;
+  readonly #staleMs: number;
 
-  constructor(client: GroupClient) {
+  /** @param staleMs how long a group must have made no progress before its tasks may be judged lost. */
+  constructor(client: GroupClient, staleMs: number) {
     this.#client = client;
+    this.#staleMs = staleMs;
   }
 
   /** Returns how many lost tasks it settled. */
   async reconcile(groupId: string): Promise<number> {
     const { scripts } = this.#client;
-    const status = await scripts.status(groupId);
-    if (status === undefined || isFinal(status.state)) return 0;
+    const seen = await scripts.statusAndIdle(groupId);
+    if (seen === undefined || isFinal(seen.status.state)) return 0;
+    // A sender allocates indexes first and adds their jobs after (GroupClient.send): a job may be on
+    // its way. Allocating is progress (add-tasks), so in a group idle for staleMs as of this read,
+    // every index below this total was allocated at least staleMs ago; later ones are not looked at.
+    if (seen.idleMs < this.#staleMs) return 0;
+    const { status } = seen;
     const running = new Set(Object.keys(await scripts.running(groupId)).map(Number));
     const candidates = [...running];
     if (isActive(status.state)) {

@@ -292,6 +292,23 @@ export class GroupScripts {
     return parseStatus(id, meta, running);
   }
 
+  /**
+   * The status, and how long the group has made no progress (tasks added, started or finished), by Redis
+   * time, read together: what the reconciler needs to tell a lost task from one whose job is on its way.
+   */
+  async statusAndIdle(id: string): Promise<{ status: GroupStatus; idleMs: number } | undefined> {
+    const k = this.keys.group(id);
+    const replies = await this.#redis.multi().hgetall(k.meta).hlen(k.run).time().exec();
+    const failed = replies?.find(([error]) => error !== null)?.[0];
+    if (failed) throw KeyTypeError.wrap(failed, [k.meta, k.run]);
+    const meta = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
+    const status = parseStatus(id, meta, Number(replies?.[1]?.[1] ?? 0));
+    if (status === undefined) return undefined;
+    const [seconds = '0', micros = '0'] = (replies?.[2]?.[1] ?? []) as string[];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return { status, idleMs: now - Number(meta.progressAt ?? 0) };
+  }
+
   async state(id: string): Promise<GroupState | undefined> {
     return toState(await this.#redis.hget(this.keys.group(id).meta, 'state'));
   }

@@ -202,6 +202,32 @@ describe('tasks that lose their job', () => {
     expect(lost.reason.message).toBe(`task ${removed.index} was lost: its job no longer exists`);
   });
 
+  test('a task whose job is still on its way is not judged lost', async () => {
+    const client = new GroupClient(
+      resolveProducerOptions({ connection: redisUrl(), queue: t.queue }),
+      'test',
+    );
+    const bull = new Queue(t.queue, { connection: { url: redisUrl() }, prefix: 'taskfleet' });
+    try {
+      const tg = t.producer.taskGroup();
+      await tg.ready();
+      const reconciler = new Reconciler(client, 100);
+      await expect
+        .poll(async () => (await client.scripts.statusAndIdle(tg.id))?.idleMs ?? 0)
+        .toBeGreaterThanOrEqual(100);
+      // What GroupClient.send does, cut in two: the index is allocated ...
+      expect(await client.scripts.addTasks(tg.id, 1)).toBe(0);
+      // ... a stale scan looks at the group right then ...
+      expect(await reconciler.reconcile(tg.id)).toBe(0);
+      // ... and the job arrives.
+      await bull.add('echo', { d: 'arrived' }, { jobId: taskJobId(tg.id, tg.epoch, 0) });
+      expect(await tg.wait()).toEqual(['arrived']);
+    } finally {
+      await bull.close();
+      await client.close();
+    }
+  });
+
   test("a failed job left from an earlier group with the same id does not settle the new group's task", async () => {
     const tg = t.producer.taskGroup();
     const queued = tg.createTask('echo', 'later', { delayMs: 600_000 });
@@ -213,7 +239,7 @@ describe('tasks that lose their job', () => {
     try {
       // What the worker does when BullMQ fails a job on its own; that job's id names an earlier epoch,
       // whose job is long gone.
-      await new Reconciler(client).checkJob(taskJobId(tg.id, 'earlier', queued.index));
+      await new Reconciler(client, 1000).checkJob(taskJobId(tg.id, 'earlier', queued.index));
       expect((await tg.status()).counts).toMatchObject({ total: 1, pending: 1, failed: 0 });
     } finally {
       await client.close();
