@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { CancelReason } from '../cancel-reason.ts';
 import type { RedisClient } from '../connection.ts';
 import { KeyTypeError } from '../errors.ts';
-import type { GroupKeys, QueueKeys } from '../keys.ts';
+import { type GroupKeys, newRequestId, type QueueKeys } from '../keys.ts';
 import { loadScripts, ScriptRunner } from '../lua-scripts.ts';
 import {
   type GroupPolicy,
@@ -14,6 +14,13 @@ import {
 } from './group-state.ts';
 
 const SCRIPTS = loadScripts(dirname(fileURLToPath(import.meta.url)));
+
+/**
+ * How long add-tasks keeps a reply for a resent call. ioredis resends once the connection is back: a
+ * producer within its few retries, a worker (which waits out outages) maybe much later. An hour covers
+ * outages a fleet is expected to ride out, at the cost of one small hash field per batch for that long.
+ */
+const ADD_REPLY_MS = 3_600_000;
 
 export interface CreateGroupArgs {
   readonly name: string;
@@ -132,9 +139,12 @@ export class GroupScripts {
     return createdAt;
   }
 
-  /** First index of `count` new tasks, or 'missing' / 'not-accepting'. */
+  /** First index of `count` new tasks, or 'missing' / 'not-accepting'. Resent after a lost reply, it allocates once. */
   async addTasks(id: string, count: number): Promise<number | 'missing' | 'not-accepting'> {
-    const result = Number(await this.#runner.run('add-tasks', [this.keys.group(id).meta], [count]));
+    const k = this.keys.group(id);
+    const result = Number(
+      await this.#runner.run('add-tasks', [k.meta, k.adds], [count, newRequestId(), ADD_REPLY_MS]),
+    );
     if (result === -1) return 'missing';
     if (result === -2) return 'not-accepting';
     return result;

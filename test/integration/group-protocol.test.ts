@@ -158,9 +158,18 @@ describe('group life', () => {
 
   test('a duplicate id is refused and the existing group is untouched', async () => {
     const id = await group(3);
-    expect(await scripts.create(id, args({ policy: 'all-settled' }))).toBe('duplicate');
+    expect(await scripts.create(id, args({ policy: 'all-settled', epoch: 'e2' }))).toBe('duplicate');
     expect((await scripts.status(id))?.policy).toBe('fail-fast');
     expect((await scripts.status(id))?.counts.total).toBe(3);
+  });
+
+  test('the same create again (resent after a lost reply: same epoch) finds its own group', async () => {
+    const id = `g${++n}`;
+    const createdAt = await scripts.create(id, args());
+    expect(createdAt).toBeTypeOf('number');
+    expect(await scripts.addTasks(id, 2)).toBe(0);
+    expect(await scripts.create(id, args())).toBe(createdAt);
+    expect((await scripts.status(id))?.counts.total).toBe(2);
   });
 
   test('a job of an earlier group with the same id (another epoch) neither starts nor counts', async () => {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, test } from 'vitest';
@@ -14,7 +16,9 @@ import {
   UnknownTaskError,
 } from '../../shared/index.ts';
 import { QueueKeys } from '../../shared/keys.ts';
+import { loadScripts } from '../../shared/lua-scripts.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 
 const t = useFleet('groups', { workers: 2, options: { concurrency: 4 } });
@@ -124,6 +128,45 @@ describe('a group id used again after its retention', () => {
     } finally {
       await bull.close();
       await redis.quit();
+    }
+  });
+});
+
+describe('a connection lost before a reply (ioredis resends the command)', () => {
+  const scripts = loadScripts(fileURLToPath(new URL('../../shared/group-protocol/', import.meta.url)));
+  const lua = (name: string) => scripts.get(name)?.lua ?? '';
+  /** A call of the script on that key, sent as EVALSHA (plain calls) or EVAL (pipelines). */
+  const callOf = (name: string, key: string) => (sent: string) =>
+    sent.includes(key) &&
+    (sent.includes(createHash('sha1').update(lua(name)).digest('hex')) || sent.includes(lua(name)));
+
+  test('a create and an add-tasks whose replies were lost take effect once', async () => {
+    const proxy = await TcpProxy.start(new URL(redisUrl()));
+    const producer = new Producer({ connection: proxy.url, queue: t.queue });
+    const redis = new Redis(redisUrl());
+    try {
+      // Known to Redis, so a swallowed EVALSHA ran (rather than failing with NOSCRIPT).
+      for (const name of ['create-group', 'add-tasks']) await redis.script('LOAD', lua(name));
+      const id = `resent-${t.queue}`;
+      const meta = new QueueKeys('taskfleet', t.queue).group(id).meta;
+      proxy.swallowRepliesAfter(callOf('create-group', meta));
+      const tg = producer.taskGroup({ id });
+      await expect.poll(() => redis.exists(meta)).toBe(1);
+      proxy.drop();
+      await tg.ready(); // not DuplicateGroupError: the resent create found its own group
+
+      proxy.swallowRepliesAfter(callOf('add-tasks', meta));
+      const ref = tg.createTask('echo', 'once');
+      await expect.poll(() => redis.hget(meta, 'total')).toBe('1');
+      proxy.drop();
+      await tg.drain();
+      expect(ref.index).toBe(0);
+      expect((await tg.status()).counts.total).toBe(1);
+      expect(await tg.wait()).toEqual(['once']);
+    } finally {
+      await producer.close();
+      await redis.quit();
+      await proxy.close();
     }
   });
 });

@@ -4,9 +4,16 @@
   after this returns, and the reconciler judges no task lost before its group has been idle for
   staleGroupMs, so a job on its way is never taken for a lost one.
 
+  Idempotent per request id: ioredis resends a command whose reply a dropped connection lost, and a
+  second allocation would leave indexes that no job will ever fill. The first reply is kept for a
+  while, and the same request gets it again.
+
   Input:
     KEYS[1] meta
+    KEYS[2] adds: recent replies, request id -> first index (hash)
     ARGV[1] count
+    ARGV[2] request id
+    ARGV[3] how long to keep the reply, ms (the hash expires that long after the last add)
   Output:
     the first allocated index, or
     -1 the group does not exist
@@ -15,6 +22,10 @@
 local rcall = redis.call
 --- @include "../lua-includes/now"
 
+local replied = rcall('HGET', KEYS[2], ARGV[2])
+if replied then
+  return tonumber(replied)
+end
 local state = rcall('HGET', KEYS[1], 'state')
 if not state then
   return -1
@@ -24,4 +35,7 @@ if state ~= 'open' and state ~= 'closed' then
 end
 local count = tonumber(ARGV[1])
 rcall('HSET', KEYS[1], 'progressAt', nowMs())
-return rcall('HINCRBY', KEYS[1], 'total', count) - count
+local first = rcall('HINCRBY', KEYS[1], 'total', count) - count
+rcall('HSET', KEYS[2], ARGV[2], first)
+rcall('PEXPIRE', KEYS[2], ARGV[3])
+return first
