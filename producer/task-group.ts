@@ -61,6 +61,8 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
   /** Why no more tasks can be added (stopped group, duplicate id, a Redis error while sending). */
   #refusal: Error | undefined;
   #closing: Promise<void> | undefined;
+  /** close-group ran: the group will end by itself. */
+  #closedInRedis = false;
   #result: Promise<GroupResult<P>> | undefined;
   #deadline: NodeJS.Timeout | undefined;
   readonly #trace: GroupTrace;
@@ -132,15 +134,37 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
     return this.#buffer.length;
   }
 
-  /** No more tasks from the producer (running tasks of the group may still add some). Idempotent. */
+  /**
+   * No more tasks from the producer (running tasks of the group may still add some). Idempotent. If
+   * sending tasks failed (a Redis error), the group still ends: it is cancelled (`producer-error`) and
+   * closed, and close() rejects with the error that stopped the sending.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
-        await this.drain();
-        const { state, finished } = await this.#client.scripts.close(this.id);
-        this.#leases.remove(this.id);
-        if (finished) countGroup(state);
-        if (!this.#waiting && state !== undefined) this.#trace.end({ state });
+        // Before anything else: a group with no tasks never sends, and must not close someone else's
+        // group that holds its id (this one's create was refused with DuplicateGroupError).
+        await this.#created;
+        try {
+          const unsent = await this.drain().then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          if (unsent !== undefined) {
+            const message = unsent instanceof Error ? unsent.message : String(unsent);
+            await this.#cancel(cancelReason('producer-error', `sending tasks failed: ${message}`)).catch(
+              () => undefined,
+            );
+          }
+          const { state, finished } = await this.#client.scripts.close(this.id);
+          this.#closedInRedis = true;
+          if (finished) countGroup(state);
+          if (unsent !== undefined) throw unsent;
+          if (!this.#waiting && state !== undefined) this.#trace.end({ state });
+        } finally {
+          // Also when closing failed: the lease then runs out, and maintenance cancels and closes the group.
+          this.#leases.remove(this.id);
+        }
       } catch (error) {
         if (!this.#waiting) this.#trace.end(undefined, error);
         throw error;
@@ -173,9 +197,13 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
   async #final(options: WaitOptions): Promise<GroupStatus> {
     this.#waiting = true;
     try {
-      await this.close();
-      const waiting = this.#client.waitForFinal(this.id, options.signal);
-      const status = await (this.#hooks.park === undefined ? waiting : this.#hooks.park(waiting));
+      await this.close().catch(async (error: unknown) => {
+        // Sending failed, and the group was cancelled and closed: like asyncio, leave once its tasks
+        // have settled, with the error that stopped the sending.
+        if (this.#closedInRedis) await this.#untilFinal(options).catch(() => undefined);
+        throw error;
+      });
+      const status = await this.#untilFinal(options);
       this.#trace.end(status);
       return status;
     } catch (error) {
@@ -184,6 +212,11 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
     } finally {
       clearTimeout(this.#deadline);
     }
+  }
+
+  #untilFinal(options: WaitOptions): Promise<GroupStatus> {
+    const waiting = this.#client.waitForFinal(this.id, options.signal);
+    return this.#hooks.park === undefined ? waiting : this.#hooks.park(waiting);
   }
 
   /** Cancels the group everywhere: queued tasks never start, running ones see `ctx.signal` abort. */

@@ -8,6 +8,7 @@
  *   p:q:g:{<group>}:run          running tasks, index -> run token (hash)
  *   p:q:g:{<group>}:fails        indexes of real failures, in order (list)
  *   p:q:g:{<group>}:cxl          cancel requests for running tasks, index -> reason (hash)
+ *   p:q:g:{<group>}:adds         recent add-tasks replies, request id -> first index (hash, expires)
  *   p:q:groups                   every group, scored by creation time (zset)
  *   p:q:live                     groups not yet final, scored by when maintenance should look (zset)
  *   p:q:maint                    maintenance lock (string)
@@ -45,6 +46,8 @@ export interface GroupKeys {
   readonly run: string;
   readonly fails: string;
   readonly cxl: string;
+  /** Recent add-tasks replies, so a resent add-tasks allocates nothing twice (see add-tasks-2.lua). */
+  readonly adds: string;
   /** Pub/sub channel for this group's state changes (stopping, final). */
   readonly events: string;
 }
@@ -68,6 +71,7 @@ export class QueueKeys {
       run: `${g}:run`,
       fails: `${g}:fails`,
       cxl: `${g}:cxl`,
+      adds: `${g}:adds`,
       events: `${g}:events`,
     };
   }
@@ -154,6 +158,11 @@ export function newGroupId(): string {
 /** A group incarnation: part of its job ids, so a group id used again never meets an old job. */
 export function newEpoch(): string {
   return randomId(6);
+}
+
+/** Names one add-tasks call, so that the same call resent after a lost reply is answered, not re-run. */
+export function newRequestId(): string {
+  return randomId(12);
 }
 
 export interface SemaphoreKeys {

@@ -180,7 +180,7 @@ export class FleetWorker {
       (job, token, signal, holder) => runner.process(job, token, signal, holder),
       o.logger,
     );
-    const reconciler = new Reconciler(client);
+    const reconciler = new Reconciler(client, o.staleGroupMs);
     // BullMQ fails some jobs without calling the processor (a job that stalled more than maxStalledCount
     // times fails when next fetched): settle those tasks now rather than at the next stale scan.
     loop.bullmq.on('failed', (job) => {

@@ -63,7 +63,7 @@ export interface FleetWorkerOptions {
   readonly cancelPollMs?: number;
   /** How often maintenance runs (deadlines, lost producers, stuck groups). Default 1 s. */
   readonly maintenanceIntervalMs?: number;
-  /** A group with no progress this long is reconciled against its BullMQ jobs. Default 60 s. */
+  /** A group with no progress (no task added, started or finished) this long is reconciled against its BullMQ jobs. Default 60 s. */
   readonly staleGroupMs?: number;
   /** How often the worker publishes its heartbeat (`taskfleet workers`); it drops off after 3 missed beats. Default 2 s. */
   readonly heartbeatIntervalMs?: number;

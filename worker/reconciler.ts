@@ -15,16 +15,24 @@ const SLICE = 1000;
  */
 export class Reconciler {
   readonly #client: GroupClient;
+  readonly #staleMs: number;
 
-  constructor(client: GroupClient) {
+  /** @param staleMs how long a group must have made no progress before its tasks may be judged lost. */
+  constructor(client: GroupClient, staleMs: number) {
     this.#client = client;
+    this.#staleMs = staleMs;
   }
 
   /** Returns how many lost tasks it settled. */
   async reconcile(groupId: string): Promise<number> {
     const { scripts } = this.#client;
-    const status = await scripts.status(groupId);
-    if (status === undefined || isFinal(status.state)) return 0;
+    const seen = await scripts.statusAndIdle(groupId);
+    if (seen === undefined || isFinal(seen.status.state)) return 0;
+    // A sender allocates indexes first and adds their jobs after (GroupClient.send): a job may be on
+    // its way. Allocating is progress (add-tasks), so in a group idle for staleMs as of this read,
+    // every index below this total was allocated at least staleMs ago; later ones are not looked at.
+    if (seen.idleMs < this.#staleMs) return 0;
+    const { status } = seen;
     const running = new Set(Object.keys(await scripts.running(groupId)).map(Number));
     const candidates = [...running];
     if (isActive(status.state)) {
@@ -38,7 +46,14 @@ export class Reconciler {
     let settled = 0;
     for (let from = 0; from < candidates.length; from += SLICE) {
       for (const lost of await this.#lostJobs(groupId, status.epoch, candidates.slice(from, from + SLICE))) {
-        settled += await this.#settleLost(groupId, lost.index, lost.name, lost.why, isActive(status.state));
+        settled += await this.#settleLost(
+          groupId,
+          status.epoch,
+          lost.index,
+          lost.name,
+          lost.why,
+          isActive(status.state),
+        );
       }
     }
     return settled;
@@ -49,10 +64,11 @@ export class Reconciler {
     const place = parseTaskJobId(jobId);
     if (place === undefined) return;
     const { groupId, epoch, index } = place;
-    const state = await this.#client.scripts.state(groupId);
-    if (state === undefined || isFinal(state)) return;
+    const status = await this.#client.scripts.status(groupId);
+    // A job of another epoch is left from an earlier group of that id: it says nothing about this one.
+    if (status === undefined || status.epoch !== epoch || isFinal(status.state)) return;
     for (const lost of await this.#lostJobs(groupId, epoch, [index])) {
-      await this.#settleLost(groupId, lost.index, lost.name, lost.why, isActive(state));
+      await this.#settleLost(groupId, epoch, lost.index, lost.name, lost.why, isActive(status.state));
     }
   }
 
@@ -85,6 +101,7 @@ export class Reconciler {
 
   async #settleLost(
     groupId: string,
+    epoch: string,
     index: number,
     name: string,
     why: string,
@@ -92,7 +109,9 @@ export class Reconciler {
   ): Promise<number> {
     const { scripts } = this.#client;
     if (!active)
-      return (await scripts.finishTask(groupId, index, 'release', '', undefined)).recorded === 1 ? 1 : 0;
+      return (await scripts.finishTask(groupId, epoch, index, 'release', '', undefined)).recorded === 1
+        ? 1
+        : 0;
     const error = new TaskLostError(`task ${index} was lost: ${why}`);
     const failReason = cancelReason('failure', error.message, {
       groupId,
@@ -102,6 +121,7 @@ export class Reconciler {
     });
     const result = await scripts.finishTask(
       groupId,
+      epoch,
       index,
       'err',
       encodeError(serializeError(error), name),

@@ -94,13 +94,14 @@ export class TaskRunner {
       throw new UnrecoverableError(`Job ${job.id} is not a taskfleet task (its id names no group)`);
     const attempt = job.attemptsMade + 1;
     const decision = await this.#steps
-      .start(task.groupId, { index: task.index, token: `${this.#deps.workerId}/${job.id}/${attempt}` })
+      .start(task, { index: task.index, token: `${this.#deps.workerId}/${job.id}/${attempt}` })
       .catch((error: unknown) => {
         // E.g. the group's keys were overwritten (KeyTypeError): that job fails, the worker goes on.
         this.#deps.options.logger.error(`could not start task ${task.index} of group ${task.groupId}`, error);
         throw error;
       });
-    // Settled, cancelled or gone: the handler never runs and the job completes as a no-op.
+    // Settled, cancelled, gone or left from an earlier group of that id (another epoch): the handler
+    // never runs and the job completes as a no-op.
     if (decision !== 'run') return;
 
     const controller = new AbortController();
@@ -187,7 +188,7 @@ export class TaskRunner {
   ): Promise<void> {
     const { job, task, signal } = run;
     const finish = async (kind: FinishKind, payload: string, failReason?: CancelReason): Promise<void> => {
-      const result = await this.#steps.finish(task.groupId, {
+      const result = await this.#steps.finish(task, {
         index: task.index,
         kind,
         payload,

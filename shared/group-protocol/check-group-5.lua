@@ -11,7 +11,7 @@
     ARGV[4] ms until the next look at a group with nothing due
   Output:
     { state, nextCheckAt, idleMs, finished }  ("", 0, 0, 0 if the group does not exist)
-      idleMs: time since the group last made progress (a task started or finished)
+      idleMs: time since the group last made progress (tasks added, a task started or finished)
       finished: 1 if this call brought the group to its final state
 ]]
 local rcall = redis.call

@@ -13,12 +13,18 @@
     ARGV[8] maxConcurrency (0 = none)
   Output:
     creation time (Redis ms), or -1 if the id is already in use
+    The same call again (ioredis resends a command whose reply a dropped connection lost) finds its
+    own group, told by the epoch (random per creation), and gets the same creation time.
 ]]
 local rcall = redis.call
 --- @include "../lua-includes/now"
 
 local metaKey = KEYS[1]
 if rcall('EXISTS', metaKey) == 1 then
+  local existing = rcall('HMGET', metaKey, 'epoch', 'createdAt')
+  if existing[1] == ARGV[7] then
+    return tonumber(existing[2])
+  end
   return -1
 end
 local now = nowMs()

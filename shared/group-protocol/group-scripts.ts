@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { CancelReason } from '../cancel-reason.ts';
 import type { RedisClient } from '../connection.ts';
 import { KeyTypeError } from '../errors.ts';
-import type { GroupKeys, QueueKeys } from '../keys.ts';
+import { type GroupKeys, newRequestId, type QueueKeys } from '../keys.ts';
 import { loadScripts, ScriptRunner } from '../lua-scripts.ts';
 import {
   type GroupPolicy,
@@ -14,6 +14,13 @@ import {
 } from './group-state.ts';
 
 const SCRIPTS = loadScripts(dirname(fileURLToPath(import.meta.url)));
+
+/**
+ * How long add-tasks keeps a reply for a resent call. ioredis resends once the connection is back: a
+ * producer within its few retries, a worker (which waits out outages) maybe much later. An hour covers
+ * outages a fleet is expected to ride out, at the cost of one small hash field per batch for that long.
+ */
+const ADD_REPLY_MS = 3_600_000;
 
 export interface CreateGroupArgs {
   readonly name: string;
@@ -132,9 +139,12 @@ export class GroupScripts {
     return createdAt;
   }
 
-  /** First index of `count` new tasks, or 'missing' / 'not-accepting'. */
+  /** First index of `count` new tasks, or 'missing' / 'not-accepting'. Resent after a lost reply, it allocates once. */
   async addTasks(id: string, count: number): Promise<number | 'missing' | 'not-accepting'> {
-    const result = Number(await this.#runner.run('add-tasks', [this.keys.group(id).meta], [count]));
+    const k = this.keys.group(id);
+    const result = Number(
+      await this.#runner.run('add-tasks', [k.meta, k.adds], [count, newRequestId(), ADD_REPLY_MS]),
+    );
     if (result === -1) return 'missing';
     if (result === -2) return 'not-accepting';
     return result;
@@ -148,15 +158,17 @@ export class GroupScripts {
   /**
    * A worker's bookkeeping for one group in one script call: records how `finishes` ended, in order
    * (each result carries the group's state after them; `finished` is set on the last one when they
-   * finished the group), then decides for each of `starts` whether it may run.
+   * finished the group), then decides for each of `starts` whether it may run. `epoch` is the one in the
+   * jobs' ids: a group of that id but another epoch is treated as missing (its jobs never run or count).
    */
   async finishAndStart(
     id: string,
+    epoch: string,
     finishes: readonly FinishRequest[],
     starts: readonly StartRequest[],
   ): Promise<{ finished: FinishResult[]; started: StartDecision[] }> {
     const k = this.keys.group(id);
-    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id, finishes.length];
+    const args: (string | number)[] = [k.events, this.keys.cancelChannel, id, epoch, finishes.length];
     for (const a of finishes) {
       args.push(a.index, a.kind, a.payload, a.failReason === undefined ? '' : JSON.stringify(a.failReason));
     }
@@ -177,28 +189,29 @@ export class GroupScripts {
   }
 
   /** Decides, for a batch of tasks of one group a worker is about to run, whether each may run. */
-  async startTasks(id: string, tasks: readonly StartRequest[]): Promise<StartDecision[]> {
-    return (await this.finishAndStart(id, [], tasks)).started;
+  async startTasks(id: string, epoch: string, tasks: readonly StartRequest[]): Promise<StartDecision[]> {
+    return (await this.finishAndStart(id, epoch, [], tasks)).started;
   }
 
-  async startTask(id: string, index: number, token: string): Promise<StartDecision> {
-    const [decision = 'missing'] = await this.startTasks(id, [{ index, token }]);
+  async startTask(id: string, epoch: string, index: number, token: string): Promise<StartDecision> {
+    const [decision = 'missing'] = await this.startTasks(id, epoch, [{ index, token }]);
     return decision;
   }
 
   /** Records how a batch of attempts of one group ended, in order (see finishAndStart). */
-  async finishTasks(id: string, attempts: readonly FinishRequest[]): Promise<FinishResult[]> {
-    return (await this.finishAndStart(id, attempts, [])).finished;
+  async finishTasks(id: string, epoch: string, attempts: readonly FinishRequest[]): Promise<FinishResult[]> {
+    return (await this.finishAndStart(id, epoch, attempts, [])).finished;
   }
 
   async finishTask(
     id: string,
+    epoch: string,
     index: number,
     kind: FinishKind,
     payload: string,
     failReason: CancelReason | undefined,
   ): Promise<FinishResult> {
-    const [result] = await this.finishTasks(id, [{ index, kind, payload, failReason }]);
+    const [result] = await this.finishTasks(id, epoch, [{ index, kind, payload, failReason }]);
     return result ?? { recorded: -1, state: undefined, finished: false };
   }
 
@@ -287,6 +300,23 @@ export class GroupScripts {
     const meta = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
     const running = Number(replies?.[1]?.[1] ?? 0);
     return parseStatus(id, meta, running);
+  }
+
+  /**
+   * The status, and how long the group has made no progress (tasks added, started or finished), by Redis
+   * time, read together: what the reconciler needs to tell a lost task from one whose job is on its way.
+   */
+  async statusAndIdle(id: string): Promise<{ status: GroupStatus; idleMs: number } | undefined> {
+    const k = this.keys.group(id);
+    const replies = await this.#redis.multi().hgetall(k.meta).hlen(k.run).time().exec();
+    const failed = replies?.find(([error]) => error !== null)?.[0];
+    if (failed) throw KeyTypeError.wrap(failed, [k.meta, k.run]);
+    const meta = (replies?.[0]?.[1] ?? {}) as Record<string, string>;
+    const status = parseStatus(id, meta, Number(replies?.[1]?.[1] ?? 0));
+    if (status === undefined) return undefined;
+    const [seconds = '0', micros = '0'] = (replies?.[2]?.[1] ?? []) as string[];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return { status, idleMs: now - Number(meta.progressAt ?? 0) };
   }
 
   async state(id: string): Promise<GroupState | undefined> {

@@ -546,7 +546,7 @@ describe('names with characters that could break key building', () => {
     for (const key of keys) {
       expect(key.startsWith(`${PREFIX}:${t.queue}:g:`)).toBe(true);
       expect(key.slice(PREFIX.length)).toMatch(
-        /^:[^:]+:g:\{[A-Za-z0-9_.-]{1,128}\}:(meta|out|run|fails|cxl)$/,
+        /^:[^:]+:g:\{[A-Za-z0-9_.-]{1,128}\}:(meta|out|run|fails|cxl|adds)$/,
       );
     }
   });

@@ -11,6 +11,7 @@ export class TcpProxy {
   readonly #pairs = new Set<[Socket, Socket]>();
   readonly #sent = new WeakMap<[Socket, Socket], string>();
   #frozen = false;
+  #swallowAfter: ((sent: string) => boolean) | undefined;
 
   private constructor(server: Server, port: number) {
     this.#server = server;
@@ -40,6 +41,12 @@ export class TcpProxy {
     // The first bytes a client sends (its CLIENT SETNAME among them), for freezeNamed().
     let sent = '';
     client.on('data', (chunk: Buffer) => {
+      if (this.#swallowAfter?.(chunk.toString('latin1'))) {
+        // The chunk is already on its way to Redis (the pipe listener came first); its reply is not.
+        this.#swallowAfter = undefined;
+        upstream.unpipe(client);
+        upstream.resume();
+      }
       if (sent.length >= 4096) return;
       sent += chunk.toString('latin1');
       this.#sent.set(pair, sent);
@@ -68,6 +75,15 @@ export class TcpProxy {
       }
     }
     return frozen;
+  }
+
+  /**
+   * The next bytes a client sends that `match` accepts (one write: a command, or a pipeline) reach
+   * Redis, but from then on no reply on that connection reaches the client, until `drop()`: a
+   * connection lost between a command and its reply.
+   */
+  swallowRepliesAfter(match: (sent: string) => boolean): void {
+    this.#swallowAfter = match;
   }
 
   thaw(): void {

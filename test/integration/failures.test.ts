@@ -1,7 +1,11 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GroupClient } from '../../producer/group-client.ts';
+import { resolveProducerOptions } from '../../producer/options.ts';
 import { GroupCancelledError, GroupFailedError } from '../../shared/index.ts';
+import { QueueKeys, taskJobId } from '../../shared/keys.ts';
+import { Reconciler } from '../../worker/reconciler.ts';
 import { killProcess, startScript } from '../helpers/processes.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { eventOf as of, useFleet } from '../helpers/use-fleet.ts';
@@ -62,6 +66,33 @@ describe('deadlines and lost producers', () => {
     expect(error).toMatchObject({ code: 'GROUP_CANCELLED', reason: { kind: 'producer-lost' } });
     expect(await t.fleet.waitFor(of(id, 'aborted'))).toMatchObject({ cancelKind: 'producer-lost' });
     expect(await t.producer.group(id).status()).toMatchObject({ state: 'cancelled', closed: true });
+  });
+
+  test('a Redis error while sending: the group is cancelled (`producer-error`) and closed, and wait() rejects with that error', async () => {
+    const redis = new Redis(redisUrl());
+    try {
+      const tg = t.producer.taskGroup();
+      const running = tg.createTask('block');
+      await tg.drain();
+      await t.fleet.waitFor(of(tg.id, 'started'));
+      // BullMQ cannot add a job whose key holds a list: the next addBulk fails for good.
+      const next = taskJobId(tg.id, tg.epoch, running.index + 1);
+      await redis.rpush(new QueueKeys('taskfleet', t.queue).job(next), 'in the way');
+      expect(tg.createTask('echo', 'never sent').id).toBe(next);
+
+      const error = await tg.wait().catch((e: unknown) => e);
+
+      expect((error as Error).message).toMatch(/^WRONGTYPE/);
+      expect(await t.fleet.waitFor(of(tg.id, 'aborted'))).toMatchObject({ cancelKind: 'producer-error' });
+      expect(await tg.status()).toMatchObject({
+        state: 'cancelled',
+        closed: true,
+        reason: { kind: 'producer-error' },
+        counts: { total: 2, cancelled: 2 },
+      });
+    } finally {
+      await redis.quit();
+    }
   });
 });
 
@@ -169,6 +200,52 @@ describe('tasks that lose their job', () => {
     if (lost?.status !== 'rejected') throw new Error('expected the removed task to fail');
     expect(lost.reason.remote).toMatchObject({ name: 'TaskLostError', code: 'TASK_LOST' });
     expect(lost.reason.message).toBe(`task ${removed.index} was lost: its job no longer exists`);
+  });
+
+  test('a task whose job is still on its way is not judged lost', async () => {
+    const client = new GroupClient(
+      resolveProducerOptions({ connection: redisUrl(), queue: t.queue }),
+      'test',
+    );
+    const bull = new Queue(t.queue, { connection: { url: redisUrl() }, prefix: 'taskfleet' });
+    try {
+      const tg = t.producer.taskGroup();
+      await tg.ready();
+      const reconciler = new Reconciler(client, 100);
+      await expect
+        .poll(async () => (await client.scripts.statusAndIdle(tg.id))?.idleMs ?? 0)
+        .toBeGreaterThanOrEqual(100);
+      // What GroupClient.send does, cut in two: the index is allocated ...
+      expect(await client.scripts.addTasks(tg.id, 1)).toBe(0);
+      // ... a stale scan looks at the group right then ...
+      expect(await reconciler.reconcile(tg.id)).toBe(0);
+      // ... and the job arrives.
+      await bull.add('echo', { d: 'arrived' }, { jobId: taskJobId(tg.id, tg.epoch, 0) });
+      expect(await tg.wait()).toEqual(['arrived']);
+    } finally {
+      await bull.close();
+      await client.close();
+    }
+  });
+
+  test("a failed job left from an earlier group with the same id does not settle the new group's task", async () => {
+    const tg = t.producer.taskGroup();
+    const queued = tg.createTask('echo', 'later', { delayMs: 600_000 });
+    await tg.drain();
+    const client = new GroupClient(
+      resolveProducerOptions({ connection: redisUrl(), queue: t.queue }),
+      'test',
+    );
+    try {
+      // What the worker does when BullMQ fails a job on its own; that job's id names an earlier epoch,
+      // whose job is long gone.
+      await new Reconciler(client, 1000).checkJob(taskJobId(tg.id, 'earlier', queued.index));
+      expect((await tg.status()).counts).toMatchObject({ total: 1, pending: 1, failed: 0 });
+    } finally {
+      await client.close();
+      await tg.cancel('done');
+      await expect(tg.wait()).rejects.toMatchObject({ code: 'GROUP_CANCELLED' });
+    }
   });
 });
 

@@ -55,9 +55,9 @@ describe('accounting is exactly once', () => {
   test('a second outcome for the same task is ignored', async () => {
     const id = await group(2);
     await scripts.close(id);
-    expect(await scripts.startTask(id, 0, 'w1')).toBe('run');
-    expect((await scripts.finishTask(id, 0, 'ok', 'v1', undefined)).recorded).toBe(1);
-    expect((await scripts.finishTask(id, 0, 'ok', 'v2', undefined)).recorded).toBe(0);
+    expect(await scripts.startTask(id, 'e1', 0, 'w1')).toBe('run');
+    expect((await scripts.finishTask(id, 'e1', 0, 'ok', 'v1', undefined)).recorded).toBe(1);
+    expect((await scripts.finishTask(id, 'e1', 0, 'ok', 'v2', undefined)).recorded).toBe(0);
     const status = await scripts.status(id);
     expect(status?.counts).toMatchObject({ total: 2, succeeded: 1, running: 0, pending: 1 });
     expect(await scripts.outcomes(id, 0, 1)).toEqual(['v1']);
@@ -65,39 +65,39 @@ describe('accounting is exactly once', () => {
 
   test('a settled task is never started again (a retry or a stalled copy skips it)', async () => {
     const id = await group(1);
-    expect(await scripts.startTask(id, 0, 'w1')).toBe('run');
-    await scripts.finishTask(id, 0, 'ok', 'v', undefined);
-    expect(await scripts.startTask(id, 0, 'w2')).toBe('settled');
+    expect(await scripts.startTask(id, 'e1', 0, 'w1')).toBe('run');
+    await scripts.finishTask(id, 'e1', 0, 'ok', 'v', undefined);
+    expect(await scripts.startTask(id, 'e1', 0, 'w2')).toBe('settled');
   });
 
   test('a worker that died mid-task is replaced by the next start, and the task counts once', async () => {
     const id = await group(1);
     await scripts.close(id);
-    expect(await scripts.startTask(id, 0, 'dead-worker')).toBe('run');
-    expect(await scripts.startTask(id, 0, 'new-worker')).toBe('run');
+    expect(await scripts.startTask(id, 'e1', 0, 'dead-worker')).toBe('run');
+    expect(await scripts.startTask(id, 'e1', 0, 'new-worker')).toBe('run');
     expect(await scripts.running(id)).toEqual({ 0: 'new-worker' });
-    const result = await scripts.finishTask(id, 0, 'ok', 'v', undefined);
+    const result = await scripts.finishTask(id, 'e1', 0, 'ok', 'v', undefined);
     expect(result).toEqual({ recorded: 1, state: 'succeeded', finished: true });
   });
 
   test('a failed attempt that will be retried leaves the task unsettled', async () => {
     const id = await group(1);
     await scripts.close(id);
-    await scripts.startTask(id, 0, 'w');
-    expect((await scripts.finishTask(id, 0, 'release', '', undefined)).state).toBe('closed');
+    await scripts.startTask(id, 'e1', 0, 'w');
+    expect((await scripts.finishTask(id, 'e1', 0, 'release', '', undefined)).state).toBe('closed');
     expect((await scripts.status(id))?.counts).toMatchObject({ failed: 0, running: 0, pending: 1 });
-    await scripts.startTask(id, 0, 'w');
-    expect((await scripts.finishTask(id, 0, 'ok', 'v', undefined)).state).toBe('succeeded');
+    await scripts.startTask(id, 'e1', 0, 'w');
+    expect((await scripts.finishTask(id, 'e1', 0, 'ok', 'v', undefined)).state).toBe('succeeded');
   });
 });
 
 describe('batches (what one worker starts or finishes at the same moment)', () => {
   test('a batch of starts decides each task on its own', async () => {
     const id = await group(3);
-    await scripts.startTask(id, 0, 'w');
-    await scripts.finishTask(id, 0, 'ok', 'v', undefined);
+    await scripts.startTask(id, 'e1', 0, 'w');
+    await scripts.finishTask(id, 'e1', 0, 'ok', 'v', undefined);
     expect(
-      await scripts.startTasks(id, [
+      await scripts.startTasks(id, 'e1', [
         { index: 0, token: 'w' },
         { index: 1, token: 'w' },
         { index: 2, token: 'w' },
@@ -111,9 +111,10 @@ describe('batches (what one worker starts or finishes at the same moment)', () =
     await scripts.close(id);
     await scripts.startTasks(
       id,
+      'e1',
       [0, 1, 2, 3].map((index) => ({ index, token: 'w' })),
     );
-    const results = await scripts.finishTasks(id, [
+    const results = await scripts.finishTasks(id, 'e1', [
       { index: 0, kind: 'ok', payload: 'v0', failReason: undefined },
       { index: 1, kind: 'err', payload: 'e{"message":"boom"}', failReason: failReason(1) },
       { index: 2, kind: 'ok', payload: 'v2', failReason: undefined },
@@ -129,7 +130,7 @@ describe('batches (what one worker starts or finishes at the same moment)', () =
       running: 1,
     });
     expect(await scripts.outcomes(id, 0, 3)).toEqual(['v0', 'e{"message":"boom"}', null]);
-    const last = await scripts.finishTasks(id, [
+    const last = await scripts.finishTasks(id, 'e1', [
       { index: 3, kind: 'ok', payload: 'v3', failReason: undefined },
     ]);
     expect(last).toEqual([{ recorded: 1, state: 'failed', finished: true }]);
@@ -139,27 +140,48 @@ describe('batches (what one worker starts or finishes at the same moment)', () =
 describe('group life', () => {
   test('a group ends only when it is closed and every task has settled', async () => {
     const id = await group(1);
-    await scripts.startTask(id, 0, 'w');
-    expect((await scripts.finishTask(id, 0, 'ok', 'v', undefined)).state).toBe('open');
+    await scripts.startTask(id, 'e1', 0, 'w');
+    expect((await scripts.finishTask(id, 'e1', 0, 'ok', 'v', undefined)).state).toBe('open');
     expect(await scripts.close(id)).toEqual({ state: 'succeeded', finished: true });
   });
 
   test('tasks may be added while the group is closed but not finished (by its running tasks)', async () => {
     const id = await group(1);
     await scripts.close(id);
-    await scripts.startTask(id, 0, 'w');
+    await scripts.startTask(id, 'e1', 0, 'w');
     expect(await scripts.addTasks(id, 1)).toBe(1);
-    await scripts.finishTask(id, 0, 'ok', 'v', undefined);
+    await scripts.finishTask(id, 'e1', 0, 'ok', 'v', undefined);
     expect((await scripts.status(id))?.state).toBe('closed');
-    await scripts.startTask(id, 1, 'w');
-    expect((await scripts.finishTask(id, 1, 'ok', 'v', undefined)).state).toBe('succeeded');
+    await scripts.startTask(id, 'e1', 1, 'w');
+    expect((await scripts.finishTask(id, 'e1', 1, 'ok', 'v', undefined)).state).toBe('succeeded');
   });
 
   test('a duplicate id is refused and the existing group is untouched', async () => {
     const id = await group(3);
-    expect(await scripts.create(id, args({ policy: 'all-settled' }))).toBe('duplicate');
+    expect(await scripts.create(id, args({ policy: 'all-settled', epoch: 'e2' }))).toBe('duplicate');
     expect((await scripts.status(id))?.policy).toBe('fail-fast');
     expect((await scripts.status(id))?.counts.total).toBe(3);
+  });
+
+  test('the same create again (resent after a lost reply: same epoch) finds its own group', async () => {
+    const id = `g${++n}`;
+    const createdAt = await scripts.create(id, args());
+    expect(createdAt).toBeTypeOf('number');
+    expect(await scripts.addTasks(id, 2)).toBe(0);
+    expect(await scripts.create(id, args())).toBe(createdAt);
+    expect((await scripts.status(id))?.counts.total).toBe(2);
+  });
+
+  test('a job of an earlier group with the same id (another epoch) neither starts nor counts', async () => {
+    const id = await group(1, { epoch: 'e2' });
+    await scripts.close(id);
+    expect(await scripts.startTask(id, 'e1', 0, 'old-job')).toBe('missing');
+    expect(await scripts.running(id)).toEqual({});
+    const late = await scripts.finishTask(id, 'e1', 0, 'err', 'e{}', failReason(0));
+    expect(late).toMatchObject({ recorded: -1, state: undefined });
+    expect((await scripts.status(id))?.counts).toMatchObject({ total: 1, pending: 1, failed: 0 });
+    expect(await scripts.startTask(id, 'e2', 0, 'w')).toBe('run');
+    expect((await scripts.finishTask(id, 'e2', 0, 'ok', 'v', undefined)).state).toBe('succeeded');
   });
 });
 
@@ -167,10 +189,11 @@ describe('fail-fast', () => {
   test('the first final failure stops the group; queued tasks are counted cancelled at once, running ones as they end', async () => {
     const id = await group(5);
     await scripts.close(id);
-    await scripts.startTask(id, 0, 'w');
-    await scripts.startTask(id, 1, 'w');
+    await scripts.startTask(id, 'e1', 0, 'w');
+    await scripts.startTask(id, 'e1', 1, 'w');
     const failed = await scripts.finishTask(
       id,
+      'e1',
       0,
       'err',
       'e{"name":"Error","message":"boom"}',
@@ -180,8 +203,8 @@ describe('fail-fast', () => {
     // 3 never started (2, 3, 4): cancelled now. Task 1 still runs.
     expect((await scripts.status(id))?.counts).toMatchObject({ failed: 1, cancelled: 3, running: 1 });
     // A queued task is refused; a running one's result is discarded and counted cancelled.
-    expect(await scripts.startTask(id, 2, 'w')).toBe('stopped');
-    expect((await scripts.finishTask(id, 1, 'ok', 'v', undefined)).state).toBe('failed');
+    expect(await scripts.startTask(id, 'e1', 2, 'w')).toBe('stopped');
+    expect((await scripts.finishTask(id, 'e1', 1, 'ok', 'v', undefined)).state).toBe('failed');
     const status = await scripts.status(id);
     expect(status?.counts).toMatchObject({
       total: 5,
@@ -199,12 +222,13 @@ describe('fail-fast', () => {
   test('in one finish-and-start call the finishes come first: a failure stops the starts beside it', async () => {
     const id = await group(4);
     await scripts.close(id);
-    await scripts.startTasks(id, [
+    await scripts.startTasks(id, 'e1', [
       { index: 0, token: 'w' },
       { index: 1, token: 'w' },
     ]);
     const { finished, started } = await scripts.finishAndStart(
       id,
+      'e1',
       [
         { index: 0, kind: 'ok', payload: 'v0', failReason: undefined },
         { index: 1, kind: 'err', payload: 'e{"message":"boom"}', failReason: failReason(1) },
@@ -224,9 +248,10 @@ describe('fail-fast', () => {
 
   test('one call with finishes and starts of a healthy group records both', async () => {
     const id = await group(3);
-    await scripts.startTask(id, 0, 'w');
+    await scripts.startTask(id, 'e1', 0, 'w');
     const { finished, started } = await scripts.finishAndStart(
       id,
+      'e1',
       [{ index: 0, kind: 'ok', payload: 'v0', failReason: undefined }],
       [
         { index: 1, token: 'w' },
@@ -241,10 +266,10 @@ describe('fail-fast', () => {
   test('a real failure that races the cancellation is reported, not hidden', async () => {
     const id = await group(2);
     await scripts.close(id);
-    await scripts.startTask(id, 0, 'w');
-    await scripts.startTask(id, 1, 'w');
-    await scripts.finishTask(id, 0, 'err', 'e{"message":"first"}', failReason(0));
-    expect((await scripts.finishTask(id, 1, 'err', 'e{"message":"second"}', failReason(1))).state).toBe(
+    await scripts.startTask(id, 'e1', 0, 'w');
+    await scripts.startTask(id, 'e1', 1, 'w');
+    await scripts.finishTask(id, 'e1', 0, 'err', 'e{"message":"first"}', failReason(0));
+    expect((await scripts.finishTask(id, 'e1', 1, 'err', 'e{"message":"second"}', failReason(1))).state).toBe(
       'failed',
     );
     expect(await scripts.failures(id)).toEqual([0, 1]);
@@ -252,18 +277,18 @@ describe('fail-fast', () => {
 
   test('a failing group waits for its producer to close it', async () => {
     const id = await group(1);
-    await scripts.startTask(id, 0, 'w');
-    expect((await scripts.finishTask(id, 0, 'err', 'e{}', failReason(0))).state).toBe('failing');
+    await scripts.startTask(id, 'e1', 0, 'w');
+    expect((await scripts.finishTask(id, 'e1', 0, 'err', 'e{}', failReason(0))).state).toBe('failing');
     expect(await scripts.close(id)).toEqual({ state: 'failed', finished: true });
   });
 
   test('all-settled: a failure cancels nothing', async () => {
     const id = await group(2, { policy: 'all-settled' });
     await scripts.close(id);
-    await scripts.startTask(id, 0, 'w');
-    expect((await scripts.finishTask(id, 0, 'err', 'e{}', failReason(0))).state).toBe('closed');
-    expect(await scripts.startTask(id, 1, 'w')).toBe('run');
-    expect((await scripts.finishTask(id, 1, 'ok', 'v', undefined)).state).toBe('failed');
+    await scripts.startTask(id, 'e1', 0, 'w');
+    expect((await scripts.finishTask(id, 'e1', 0, 'err', 'e{}', failReason(0))).state).toBe('closed');
+    expect(await scripts.startTask(id, 'e1', 1, 'w')).toBe('run');
+    expect((await scripts.finishTask(id, 'e1', 1, 'ok', 'v', undefined)).state).toBe('failed');
     expect((await scripts.status(id))?.counts).toMatchObject({ succeeded: 1, failed: 1, cancelled: 0 });
   });
 });
@@ -286,7 +311,7 @@ describe('cancellation', () => {
       at: expect.any(Number),
     });
     await subscriber.quit();
-    expect(await scripts.startTask(id, 0, 'w')).toBe('stopped');
+    expect(await scripts.startTask(id, 'e1', 0, 'w')).toBe('stopped');
     expect(await scripts.close(id)).toEqual({ state: 'cancelled', finished: true });
     expect((await scripts.status(id))?.counts.cancelled).toBe(2);
   });
@@ -295,26 +320,26 @@ describe('cancellation', () => {
     const id = await group(2);
     await scripts.close(id);
     expect(await scripts.cancelTask(id, 0, cancelReason('task', 'not needed'))).toBe('cancelled');
-    expect(await scripts.startTask(id, 0, 'w')).toBe('settled');
-    await scripts.startTask(id, 1, 'w');
-    expect((await scripts.finishTask(id, 1, 'ok', 'v', undefined)).state).toBe('succeeded');
+    expect(await scripts.startTask(id, 'e1', 0, 'w')).toBe('settled');
+    await scripts.startTask(id, 'e1', 1, 'w');
+    expect((await scripts.finishTask(id, 'e1', 1, 'ok', 'v', undefined)).state).toBe('succeeded');
   });
 
   test('cancelling one running task asks its worker; whatever it returns counts as cancelled', async () => {
     const id = await group(1);
     await scripts.close(id);
-    await scripts.startTask(id, 0, 'w');
+    await scripts.startTask(id, 'e1', 0, 'w');
     expect(await scripts.cancelTask(id, 0, cancelReason('task', 'stop'))).toBe('aborting');
-    expect((await scripts.finishTask(id, 0, 'ok', 'v', undefined)).state).toBe('succeeded');
+    expect((await scripts.finishTask(id, 'e1', 0, 'ok', 'v', undefined)).state).toBe('succeeded');
     expect((await scripts.outcomes(id, 0, 1))[0]).toBe('c{"kind":"task","message":"stop"}');
     expect((await scripts.status(id))?.counts).toMatchObject({ succeeded: 0, cancelled: 1 });
   });
 
   test('a cancel request survives its worker dying: the restarted task is settled, not run', async () => {
     const id = await group(1);
-    await scripts.startTask(id, 0, 'dead-worker');
+    await scripts.startTask(id, 'e1', 0, 'dead-worker');
     await scripts.cancelTask(id, 0, cancelReason('task', 'stop'));
-    expect(await scripts.startTask(id, 0, 'new-worker')).toBe('settled');
+    expect(await scripts.startTask(id, 'e1', 0, 'new-worker')).toBe('settled');
     expect((await scripts.status(id))?.counts).toMatchObject({ cancelled: 1, running: 0 });
   });
 
@@ -328,7 +353,7 @@ describe('maintenance', () => {
   test('the deadline cancels a group at the next start, by Redis time', async () => {
     const id = await group(2, { deadlineMs: 1 });
     await new Promise((resolve) => setTimeout(resolve, 5)); // the deadline passes
-    expect(await scripts.startTask(id, 0, 'w')).toBe('stopped');
+    expect(await scripts.startTask(id, 'e1', 0, 'w')).toBe('stopped');
     expect((await scripts.status(id))?.reason).toEqual({
       kind: 'deadline',
       message: 'the group deadline passed',

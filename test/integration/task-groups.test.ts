@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, test } from 'vitest';
@@ -13,7 +15,10 @@ import {
   TaskFailedError,
   UnknownTaskError,
 } from '../../shared/index.ts';
+import { QueueKeys } from '../../shared/keys.ts';
+import { loadScripts } from '../../shared/lua-scripts.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { useFleet } from '../helpers/use-fleet.ts';
 
 const t = useFleet('groups', { workers: 2, options: { concurrency: 4 } });
@@ -90,6 +95,78 @@ describe('late tasks', () => {
       expect(await tg.wait()).toEqual(['a', 'sibling', 'b']);
     } finally {
       await sibling.close();
+    }
+  });
+});
+
+describe('a group id used again after its retention', () => {
+  test('a job left from the earlier group never runs in the new one, nor counts there', async () => {
+    const id = `again-${t.queue}`;
+    const bull = new Queue(t.queue, { connection: { url: redisUrl() }, prefix: 'taskfleet' });
+    const redis = new Redis(redisUrl());
+    try {
+      const earlier = t.producer.taskGroup({ id, retentionMs: 1 });
+      // Delayed, so its job is still queued when the group is gone; promoted by hand below.
+      const old = earlier.createTask('echo', 'old', { delayMs: 600_000 });
+      await earlier.drain();
+      await earlier.cancel('stop');
+      // Cancelled, or already expired by the time wait() reads it (1 ms retention): gone either way.
+      await earlier.wait().catch(() => undefined);
+      await expect.poll(() => redis.exists(new QueueKeys('taskfleet', t.queue).group(id).meta)).toBe(0);
+
+      const again = t.producer.taskGroup({ id });
+      const fresh = again.createTask('echo', 'new', { delayMs: 600_000 });
+      await again.drain();
+      expect(fresh.index).toBe(old.index);
+      // The old job reaches a worker first, while the new group's task with the same index is queued.
+      await (await bull.getJob(old.id))?.promote();
+      await expect.poll(async () => (await bull.getJob(old.id))?.getState()).toBe('completed');
+      expect((await again.status()).counts).toMatchObject({ total: 1, pending: 1, running: 0 });
+      await (await bull.getJob(fresh.id))?.promote();
+      expect(await again.wait()).toEqual(['new']);
+      expect((await again.status()).counts).toMatchObject({ total: 1, succeeded: 1 });
+    } finally {
+      await bull.close();
+      await redis.quit();
+    }
+  });
+});
+
+describe('a connection lost before a reply (ioredis resends the command)', () => {
+  const scripts = loadScripts(fileURLToPath(new URL('../../shared/group-protocol/', import.meta.url)));
+  const lua = (name: string) => scripts.get(name)?.lua ?? '';
+  /** A call of the script on that key, sent as EVALSHA (plain calls) or EVAL (pipelines). */
+  const callOf = (name: string, key: string) => (sent: string) =>
+    sent.includes(key) &&
+    (sent.includes(createHash('sha1').update(lua(name)).digest('hex')) || sent.includes(lua(name)));
+
+  test('a create and an add-tasks whose replies were lost take effect once', async () => {
+    const proxy = await TcpProxy.start(new URL(redisUrl()));
+    const producer = new Producer({ connection: proxy.url, queue: t.queue });
+    const redis = new Redis(redisUrl());
+    try {
+      // Known to Redis, so a swallowed EVALSHA ran (rather than failing with NOSCRIPT).
+      for (const name of ['create-group', 'add-tasks']) await redis.script('LOAD', lua(name));
+      const id = `resent-${t.queue}`;
+      const meta = new QueueKeys('taskfleet', t.queue).group(id).meta;
+      proxy.swallowRepliesAfter(callOf('create-group', meta));
+      const tg = producer.taskGroup({ id });
+      await expect.poll(() => redis.exists(meta)).toBe(1);
+      proxy.drop();
+      await tg.ready(); // not DuplicateGroupError: the resent create found its own group
+
+      proxy.swallowRepliesAfter(callOf('add-tasks', meta));
+      const ref = tg.createTask('echo', 'once');
+      await expect.poll(() => redis.hget(meta, 'total')).toBe('1');
+      proxy.drop();
+      await tg.drain();
+      expect(ref.index).toBe(0);
+      expect((await tg.status()).counts.total).toBe(1);
+      expect(await tg.wait()).toEqual(['once']);
+    } finally {
+      await producer.close();
+      await redis.quit();
+      await proxy.close();
     }
   });
 });
@@ -258,6 +335,18 @@ describe('bad input', () => {
     await expect(second.ready()).rejects.toBeInstanceOf(DuplicateGroupError);
     expect(() => second.createTask('echo', 'second')).toThrow(DuplicateGroupError);
     await expect(second.wait()).rejects.toMatchObject({ code: 'DUPLICATE_GROUP' });
+    expect(await first.wait()).toEqual(['first']);
+  });
+
+  test('a group id already in use, on a group left with no tasks: refused, and the existing group stays open', async () => {
+    const id = `dup-empty-${t.queue}`;
+    const first = t.producer.taskGroup({ id });
+    await first.ready();
+    // Leaves its block at once, before its create has been answered.
+    const second = t.producer.taskGroup({ id });
+    await expect(second.wait()).rejects.toBeInstanceOf(DuplicateGroupError);
+    expect(await first.status()).toMatchObject({ state: 'open', closed: false });
+    first.createTask('echo', 'first');
     expect(await first.wait()).toEqual(['first']);
   });
 

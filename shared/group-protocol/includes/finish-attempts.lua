@@ -3,21 +3,23 @@
   wins; later ones (a retry of a task a stalled worker also finished, a result after the group was
   cancelled) are ignored or counted as cancelled, never twice.
 
-  Expects the five group keys (meta, out, run, fails, cxl); ARGV[1..3] events channel, cancel channel,
-  group id; ARGV[first..last] per attempt:
+  Expects the five group keys (meta, out, run, fails, cxl); ARGV[1..4] events channel, cancel channel,
+  group id, epoch of the attempts' jobs; ARGV[first..last] per attempt:
     index
     kind: ok | err (final failure) | cxl (handler aborted) | release (will retry, or requeued)
     encoded outcome ("v..." value, "e..." error, "c..." cancel reason)
     cancel reason for the siblings if this failure stops a fail-fast group (JSON, or "")
   Returns the state afterwards ('' if there is no group), 1 if this call brought the group to its
   final state (else 0), and per attempt: 1 counted, 0 ignored (already settled or counted), -1 no group.
+  A group of another epoch is no group: the id was used again after the attempts' group expired, and
+  an old job must not count in the new group.
 ]]
 local function finishAttempts(keys, argv, first, last, now)
   local metaKey, outKey, runKey, failsKey, cxlKey = keys[1], keys[2], keys[3], keys[4], keys[5]
   local recordedList = {}
-  local m = rcall('HMGET', metaKey, 'state', 'policy')
+  local m = rcall('HMGET', metaKey, 'state', 'policy', 'epoch')
   local state = m[1]
-  if not state then
+  if not state or m[3] ~= argv[4] then
     for i = first, last, 4 do
       recordedList[#recordedList + 1] = -1
     end

@@ -3,20 +3,21 @@
   running. This is the durable half of cancellation: a worker that missed every broadcast still asks
   here.
 
-  Expects the five group keys (meta, out, run, fails, cxl); ARGV[1..3] events channel, cancel channel,
-  group id; ARGV[first..] per task: index, run token (who runs it: worker, job id, attempt).
+  Expects the five group keys (meta, out, run, fails, cxl); ARGV[1..4] events channel, cancel channel,
+  group id, epoch of the tasks' jobs; ARGV[first..] per task: index, run token (who runs it: worker,
+  job id, attempt).
   Returns per task:
      1 run it
      0 already settled (finished, or cancelled while queued): do not run
      2 the group is stopping or finished: do not run
-    -1 the group does not exist
+    -1 the group does not exist, or is another epoch's (a job left from an earlier group of that id)
 ]]
 local function startAttempts(keys, argv, first, now)
   local metaKey, outKey, runKey, cxlKey = keys[1], keys[2], keys[3], keys[5]
   local result = {}
-  local m = rcall('HMGET', metaKey, 'state', 'deadlineAt')
+  local m = rcall('HMGET', metaKey, 'state', 'deadlineAt', 'epoch')
   local state = m[1]
-  if not state then
+  if not state or m[3] ~= argv[4] then
     for i = first, #argv, 2 do
       result[#result + 1] = -1
     end
