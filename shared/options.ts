@@ -65,21 +65,17 @@ export const nonNegativeInt = () =>
 
 /** Node's timers wait at most 2^31 - 1 ms (about 24.8 days): a longer one fires after 1 ms instead. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const TIMER_RANGE = `(ms; at most ${MAX_TIMER_MS}, about 24.8 days: the longest a timer waits)`;
+const TIMER_RANGE = '(ms; about 24.8 days, the longest a timer waits)';
 
 /** A duration in milliseconds that a timer waits for (leases, deadlines, intervals, timeouts). */
 export const durationMs = () =>
-  z
-    .int({ error: `expected an integer from 1 to ${MAX_TIMER_MS} ${TIMER_RANGE}` })
-    .min(1, { error: `expected an integer from 1 and up ${TIMER_RANGE}` })
-    .max(MAX_TIMER_MS, { error: `expected an integer from 1 to ${MAX_TIMER_MS} ${TIMER_RANGE}` });
+  positiveInt().max(MAX_TIMER_MS, { error: `expected an integer from 1 to ${MAX_TIMER_MS} ${TIMER_RANGE}` });
 
 /** Like durationMs, 0 allowed (no wait). */
 export const waitMs = () =>
-  z
-    .int({ error: `expected an integer from 0 to ${MAX_TIMER_MS} ${TIMER_RANGE}` })
-    .min(0, { error: `expected an integer from 0 and up ${TIMER_RANGE}` })
-    .max(MAX_TIMER_MS, { error: `expected an integer from 0 to ${MAX_TIMER_MS} ${TIMER_RANGE}` });
+  nonNegativeInt().max(MAX_TIMER_MS, {
+    error: `expected an integer from 0 to ${MAX_TIMER_MS} ${TIMER_RANGE}`,
+  });
 
 /** How long Redis keeps something (a key's TTL, never a timer here): any positive integer of ms. */
 export const retentionMs = () => positiveInt();
