@@ -1,9 +1,9 @@
-import type { GroupClient } from '../producer/group-client.ts';
 import { cancelReason } from '../shared/cancel-reason.ts';
 import { serializeError, TaskLostError } from '../shared/errors.ts';
 import { isActive, isFinal } from '../shared/group-protocol/group-state.ts';
 import { parseTaskJobId, taskJobId } from '../shared/keys.ts';
 import { encodeError } from '../shared/task-codec.ts';
+import type { GroupStore } from './maintenance.ts';
 
 const SLICE = 1000;
 
@@ -14,11 +14,11 @@ const SLICE = 1000;
  * TaskLostError (or, in a group already stopping, as cancelled), so the group can finish.
  */
 export class Reconciler {
-  readonly #client: GroupClient;
+  readonly #client: GroupStore;
   readonly #staleMs: number;
 
   /** @param staleMs how long a group must have made no progress before its tasks may be judged lost. */
-  constructor(client: GroupClient, staleMs: number) {
+  constructor(client: GroupStore, staleMs: number) {
     this.#client = client;
     this.#staleMs = staleMs;
   }

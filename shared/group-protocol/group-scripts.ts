@@ -83,6 +83,8 @@ export interface GroupCheck {
   readonly idleMs: number;
   /** This check brought the group to its final state. */
   readonly finished: boolean;
+  /** The check itself failed (a key of another type, Redis out of memory): the group may well live on. */
+  readonly error?: unknown;
 }
 
 export interface CancelRequests {
@@ -280,7 +282,15 @@ export class GroupScripts {
     return ids.map((id, i) => {
       const [error, reply] = replies[i] ?? [null, null];
       if (error !== null || !Array.isArray(reply)) {
-        return { id, state: undefined, nextCheckAt: 0, idleMs: 0, finished: false };
+        const failure = error ?? new Error(`check-group replied ${String(reply)}`);
+        return {
+          id,
+          state: undefined,
+          nextCheckAt: 0,
+          idleMs: 0,
+          finished: false,
+          error: KeyTypeError.wrap(failure, groupKeyList(this.keys.group(id))),
+        };
       }
       return {
         id,

@@ -1,8 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cancelReason } from '../../shared/cancel-reason.ts';
+import { KeyTypeError } from '../../shared/errors.ts';
 import { type CreateGroupArgs, GroupScripts } from '../../shared/group-protocol/group-scripts.ts';
 import { QueueKeys } from '../../shared/keys.ts';
+import { Maintenance } from '../../worker/maintenance.ts';
+import { Reconciler } from '../../worker/reconciler.ts';
 import { redisUrl, uniqueQueue } from '../helpers/queues.ts';
 
 /**
@@ -378,6 +381,23 @@ describe('maintenance', () => {
     await scripts.close(id);
     const [after] = await scripts.check([id], 60_000);
     expect(after?.state).toBe('closed');
+  });
+
+  test('a check that fails keeps the group live, to be looked at again later (not dropped for good)', async () => {
+    const id = await group(1, { leaseMs: 60_000 });
+    const { keys } = scripts;
+    await redis.set(keys.group(id).meta, 'not a hash'); // check-group now fails on this group
+    const warnings: [string, unknown][] = [];
+    const logger = { warn: (m: string, d?: unknown) => warnings.push([m, d]), error: () => undefined };
+    const store = { redis, keys, scripts };
+    const maintenance = new Maintenance(store, new Reconciler(store, 60_000), 1000, 60_000, 'test', logger);
+    await maintenance.tick();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.[0]).toContain(`group ${id}: maintenance could not check it`);
+    expect(warnings[0]?.[1]).toBeInstanceOf(KeyTypeError);
+    // Before: dropped from the live set, so its deadline and lease were never enforced again.
+    const [seconds] = await redis.time();
+    expect(Number(await redis.zscore(keys.live, id))).toBeGreaterThan(Number(seconds) * 1000 + 50_000);
   });
 
   test('a finished group expires after its retention', async () => {
