@@ -1,7 +1,7 @@
 /**
  * A benchmark process using one semaphore implementation, driven by the parent over IPC:
- *   { op: 'throughput', contenders, durationMs, holdMs } -> { acquisitions, sent, waits }
- *       (acquire, hold, release, again; `waits` samples how long acquire() took, ms)
+ *   { op: 'throughput', contenders, durationMs, holdMs, pauseMs } -> { acquisitions, sent, waits }
+ *       (acquire, hold, release, pause, again; `waits` samples how long acquire() took, ms)
  *   { op: 'hold' } -> { type: 'holding' }                              (handoff: take the permit)
  *   { op: 'wait' } -> { type: 'waiting' } then { type: 'acquired', at } (handoff: queue for it)
  *   { op: 'release' } -> { type: 'released', at }                       (handoff: give it up; `at` before the call)
@@ -66,6 +66,8 @@ interface Command {
   readonly durationMs?: number;
   /** Work done while holding the permit (a timer), ms. */
   readonly holdMs?: number;
+  /** Time spent without the permit before asking again (a timer), ms. */
+  readonly pauseMs?: number;
 }
 
 process.on('message', (message: Command) => {
@@ -91,6 +93,7 @@ async function handle(message: Command): Promise<void> {
             acquisitions++;
             if (message.holdMs) await new Promise((resolve) => setTimeout(resolve, message.holdMs));
             await mine.release();
+            if (message.pauseMs) await new Promise((resolve) => setTimeout(resolve, message.pauseMs));
           }
         }),
       );
