@@ -50,12 +50,7 @@ local used0 = usedPermits(KEYS, m[2])
 local freed, nextExpiry = reap(KEYS, now)
 local used = used0 - freed
 local result = { 0, -1 }
-local ttl = tonumber(ARGV[6])
-if ttl > 0 and m[3] ~= ARGV[6] then
-  rcall('HSET', KEYS[1], 'ttl', ttl)
-elseif ttl == 0 then
-  ttl = tonumber(m[3] or '0')
-end
+local ttl = idleTtl(KEYS, ARGV[6], m[3])
 
 if releases > 0 then
   local held = rcall('HMGET', KEYS[3], unpack(ARGV, 8, 7 + releases))

@@ -26,13 +26,9 @@ local rcall = redis.call
 --- @include "includes/keep"
 
 local now = nowMs()
-local leaseMs, waiterTtl, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
+local leaseMs, waiterTtl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'ttl')
-if ttl > 0 and m[3] ~= ARGV[4] then
-  rcall('HSET', KEYS[1], 'ttl', ttl)
-elseif ttl == 0 then
-  ttl = tonumber(m[3] or '0')
-end
+local ttl = idleTtl(KEYS, ARGV[4], m[3])
 local freed = reap(KEYS, now)
 local used = usedPermits(KEYS, m[2]) - freed
 if m[1] and (freed > 0 or used < tonumber(m[1])) then

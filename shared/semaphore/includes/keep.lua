@@ -6,6 +6,18 @@
 
   Expects KEYS: meta, holders, info, waiters.
 ]]
+-- The TTL in force: the one this call gives (stored in meta if it changed), else meta's.
+local function idleTtl(k, given, stored)
+  local ttl = tonumber(given)
+  if ttl > 0 and stored ~= given then
+    rcall('HSET', k[1], 'ttl', ttl)
+  end
+  if ttl > 0 then
+    return ttl
+  end
+  return tonumber(stored or '0')
+end
+
 local function keep(k, ttl)
   if ttl and ttl > 0 then
     for i = 1, 4 do
