@@ -19,6 +19,7 @@
 ]]
 local rcall = redis.call
 --- @include "../lua-includes/now"
+--- @include "../lua-includes/bulk"
 --- @include "includes/stop-group"
 --- @include "includes/settle-group"
 --- @include "includes/finish-attempts"

@@ -35,7 +35,7 @@
 local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/entries"
---- @include "includes/bulk"
+--- @include "../lua-includes/bulk"
 --- @include "includes/used"
 --- @include "includes/reap"
 --- @include "includes/grant"
@@ -99,7 +99,7 @@ for i = first, #ARGV, 3 do
   ids[#ids + 1] = ARGV[i]
 end
 local entries = #ids > 0 and rcall('HMGET', KEYS[3], unpack(ids)) or {}
--- The writes are gathered and sent once per key at the end (includes/bulk).
+-- The writes are gathered and sent once per key at the end (lua-includes/bulk).
 local counters = rcall('HMGET', KEYS[1], 'seq', 'wseq')
 local seq, wseq = tonumber(counters[1] or '0'), tonumber(counters[2] or '0')
 local seq0, wseq0 = seq, wseq

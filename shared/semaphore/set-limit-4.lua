@@ -14,7 +14,7 @@
 local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/entries"
---- @include "includes/bulk"
+--- @include "../lua-includes/bulk"
 --- @include "includes/used"
 --- @include "includes/reap"
 --- @include "includes/grant"

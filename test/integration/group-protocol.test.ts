@@ -109,6 +109,26 @@ describe('batches (what one worker starts or finishes at the same moment)', () =
     expect(await scripts.running(id)).toEqual({ 1: 'w', 2: 'w' });
   });
 
+  test('a task finished twice in one batch counts once: the first outcome wins', async () => {
+    const id = await group(3);
+    await scripts.startTasks(
+      id,
+      'e1',
+      [0, 1, 2].map((index) => ({ index, token: 'w' })),
+    );
+    const results = await scripts.finishTasks(id, 'e1', [
+      { index: 0, kind: 'ok', payload: 'v0', failReason: undefined },
+      { index: 1, kind: 'release', payload: '', failReason: undefined },
+      { index: 0, kind: 'ok', payload: 'v0 again', failReason: undefined },
+      { index: 1, kind: 'ok', payload: 'v1', failReason: undefined },
+      { index: 1, kind: 'ok', payload: 'v1 again', failReason: undefined },
+    ]);
+    expect(results.map((r) => r.recorded)).toEqual([1, 1, 0, 1, 0]);
+    expect(await scripts.outcomes(id, 0, 3)).toEqual(['v0', 'v1', null]);
+    expect((await scripts.status(id))?.counts).toMatchObject({ succeeded: 2, running: 1, pending: 0 });
+    expect(await scripts.running(id)).toEqual({ 2: 'w' });
+  });
+
   test('a failure in the middle of a batch stops the group for the attempts after it, in order', async () => {
     const id = await group(5);
     await scripts.close(id);

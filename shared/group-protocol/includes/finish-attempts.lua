@@ -13,6 +13,10 @@
   final state (else 0), and per attempt: 1 counted, 0 ignored (already settled or counted), -1 no group.
   A group of another epoch is no group: the id was used again after the attempts' group expired, and
   an old job must not count in the new group.
+
+  The common case (an open group, attempts that succeeded) reads the outcomes once and writes them with
+  one command per key (lua-includes/bulk): a script's cost is mostly the commands it runs. Pending
+  writes are flushed before a failure stops the group, which counts from the run hash and the counters.
 ]]
 local function finishAttempts(keys, argv, first, last, now)
   local metaKey, outKey, runKey, failsKey, cxlKey = keys[1], keys[2], keys[3], keys[4], keys[5]
@@ -26,28 +30,50 @@ local function finishAttempts(keys, argv, first, last, now)
     return '', 0, recordedList
   end
   local anyCancel = rcall('EXISTS', cxlKey) == 1
-  local changed = false
-  local ok, err, cxl = 0, 0, 0
-
+  local indexes = {}
   for i = first, last, 4 do
+    indexes[#indexes + 1] = argv[i]
+  end
+  local stored = hmgetAll(outKey, indexes)
+  -- Outcomes written by this call, so a task finished twice in one batch counts once.
+  local settledHere = {}
+  local outcomes, leaving, cancelsDone = {}, {}, {}
+  local changed = false
+  local ok, cxl = 0, 0
+
+  local function flush()
+    bulk('HSET', outKey, outcomes)
+    bulk('HDEL', runKey, leaving)
+    bulk('HDEL', cxlKey, cancelsDone)
+    if ok > 0 then
+      rcall('HINCRBY', metaKey, 'ok', ok)
+    end
+    if cxl > 0 then
+      rcall('HINCRBY', metaKey, 'cxl', cxl)
+    end
+    outcomes, leaving, cancelsDone, ok, cxl = {}, {}, {}, 0, 0
+  end
+
+  for k = 1, #indexes do
+    local i = first + (k - 1) * 4
     local index, kind, payload, failReason = argv[i], argv[i + 1], argv[i + 2], argv[i + 3]
     local recorded = 0
-    if rcall('HEXISTS', outKey, index) == 1 then
+    if stored[k] or settledHere[index] then
       recorded = 0
     elseif state == 'open' or state == 'closed' then
       recorded = 1
-      if kind == 'release' then
-        rcall('HDEL', runKey, index)
-      else
+      leaving[#leaving + 1] = index
+      if kind ~= 'release' then
         local requested = anyCancel and rcall('HGET', cxlKey, index)
         if requested and kind ~= 'err' then
           kind = 'cxl'
           payload = 'c' .. requested
         end
-        rcall('HSET', outKey, index, payload)
-        rcall('HDEL', runKey, index)
+        outcomes[#outcomes + 1] = index
+        outcomes[#outcomes + 1] = payload
+        settledHere[index] = true
         if anyCancel then
-          rcall('HDEL', cxlKey, index)
+          cancelsDone[#cancelsDone + 1] = index
         end
         changed = true
         if kind == 'ok' then
@@ -55,11 +81,9 @@ local function finishAttempts(keys, argv, first, last, now)
         elseif kind == 'cxl' then
           cxl = cxl + 1
         else
-          -- Counts first: stopGroup counts the unstarted tasks from them.
-          rcall('HINCRBY', metaKey, 'ok', ok)
-          rcall('HINCRBY', metaKey, 'cxl', cxl)
+          -- Everything before it is written first: stopGroup counts the unstarted tasks from them.
+          flush()
           rcall('HINCRBY', metaKey, 'err', 1)
-          ok, cxl = 0, 0
           rcall('RPUSH', failsKey, index)
           if m[2] == 'fail-fast' then
             stopGroup(metaKey, runKey, argv[1], argv[2], argv[3], 'failing', failReason, now)
@@ -69,6 +93,7 @@ local function finishAttempts(keys, argv, first, last, now)
       end
     elseif state == 'failing' or state == 'cancelling' then
       -- Not running: it was counted when the group stopped (or by an earlier finisher).
+      flush()
       if rcall('HDEL', runKey, index) == 1 then
         recorded = 1
         changed = true
@@ -78,6 +103,7 @@ local function finishAttempts(keys, argv, first, last, now)
         if kind == 'err' then
           -- A real failure that raced the cancellation: reported, not hidden.
           rcall('HSET', outKey, index, payload)
+          settledHere[index] = true
           rcall('HINCRBY', metaKey, 'err', 1)
           rcall('RPUSH', failsKey, index)
         else
@@ -88,13 +114,8 @@ local function finishAttempts(keys, argv, first, last, now)
     end
     recordedList[#recordedList + 1] = recorded
   end
+  flush()
 
-  if ok > 0 then
-    rcall('HINCRBY', metaKey, 'ok', ok)
-  end
-  if cxl > 0 then
-    rcall('HINCRBY', metaKey, 'cxl', cxl)
-  end
   if changed then
     rcall('HSET', metaKey, 'progressAt', now)
     local final = settleGroup(keys, argv[1], now)
@@ -102,5 +123,5 @@ local function finishAttempts(keys, argv, first, last, now)
       return final, 1, recordedList
     end
   end
-  return rcall('HGET', metaKey, 'state'), 0, recordedList
+  return state, 0, recordedList
 end

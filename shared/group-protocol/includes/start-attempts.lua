@@ -34,11 +34,20 @@ local function startAttempts(keys, argv, first, now)
   -- Cancel requests for single running tasks are rare: look them up only if there are any.
   local anyCancel = active and rcall('EXISTS', cxlKey) == 1
   local stopping = state == 'failing' or state == 'cancelling'
-  local started, settledHere = false, false
-
+  local settledHere = false
+  -- Settled by this call (a duplicate start of it later in the batch must not run).
+  local cancelledHere = {}
+  local indexes = {}
   for i = first, #argv, 2 do
-    local index, token = argv[i], argv[i + 1]
-    if rcall('HEXISTS', outKey, index) == 1 then
+    indexes[#indexes + 1] = argv[i]
+  end
+  local stored = hmgetAll(outKey, indexes)
+  -- Marked running with one HSET for the whole batch (lua-includes/bulk).
+  local running = {}
+
+  for k = 1, #indexes do
+    local index, token = indexes[k], argv[first + (k - 1) * 2 + 1]
+    if stored[k] or cancelledHere[index] then
       result[#result + 1] = 0
     elseif active then
       local requested = anyCancel and rcall('HGET', cxlKey, index)
@@ -49,10 +58,11 @@ local function startAttempts(keys, argv, first, now)
         rcall('HDEL', runKey, index)
         rcall('HDEL', cxlKey, index)
         settledHere = true
+        cancelledHere[index] = true
         result[#result + 1] = 0
       else
-        rcall('HSET', runKey, index, token)
-        started = true
+        running[#running + 1] = index
+        running[#running + 1] = token
         result[#result + 1] = 1
       end
     else
@@ -64,7 +74,8 @@ local function startAttempts(keys, argv, first, now)
       result[#result + 1] = 2
     end
   end
-  if started then
+  if #running > 0 then
+    bulk('HSET', runKey, running)
     rcall('HSET', metaKey, 'progressAt', now)
   end
   if settledHere then

@@ -8,7 +8,7 @@
   waitMax) for the dashboard. A head that asks for more permits than the limit (set-limit refuses those
   when it lowers the limit; this is the backstop) leaves the queue and hears "<id>=0" (no token is 0).
 
-  Reads the heads a few at a time and writes all grants with one command per key (includes/bulk).
+  Reads the heads a few at a time and writes all grants with one command per key (lua-includes/bulk).
   Expects KEYS: meta, holders, info, waiters. Returns the permits in use afterwards.
 ]]
 local function grant(k, now, used, limit, wakeChannel)

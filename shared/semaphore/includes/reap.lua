@@ -1,7 +1,7 @@
 --[[
   Gives back the permits of holders whose lease ran out (their process died or stopped renewing).
   Looks at the earliest lease only, unless it has run out: the common case costs one read. Expired
-  holders are read (includes/used) and deleted (includes/bulk) a chunk at a time.
+  holders are read (includes/used) and deleted (lua-includes/bulk) a chunk at a time.
 
   Expects KEYS: meta, holders, info, waiters.
   Returns the permits freed, and the ms until the earliest remaining lease runs out (-1: no holder).
