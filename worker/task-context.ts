@@ -86,6 +86,8 @@ export interface Attempt {
   readonly task: TaskJob;
   /** 1-based. */
   readonly number: number;
+  /** What the group's run hash holds for it while it runs (FinishRequest.token). */
+  readonly runToken: string;
   readonly signal: AbortSignal;
   /** The concurrency slot it holds (changes when it parks). */
   readonly holder: SlotHolder;

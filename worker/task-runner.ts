@@ -71,6 +71,8 @@ export class TaskRunner {
   readonly #steps: GroupSteps;
   /** Jobs this runner's processor saw, so a 'failed' event can tell BullMQ's own failures apart. */
   readonly #seen = new WeakSet<Job>();
+  /** Numbers this process's attempts, so two attempts of one job here never share a run token. */
+  #attempts = 0;
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
@@ -93,8 +95,11 @@ export class TaskRunner {
     if (task === undefined)
       throw new UnrecoverableError(`Job ${job.id} is not a taskfleet task (its id names no group)`);
     const attempt = job.attemptsMade + 1;
+    // Who runs it (status shows it), and which attempt: a late finish of an attempt whose job was taken
+    // over after a stall is told apart from the attempt running now (see FinishRequest.token).
+    const runToken = `${this.#deps.workerId}/${job.id}/${attempt}/${++this.#attempts}`;
     const decision = await this.#steps
-      .start(task, { index: task.index, token: `${this.#deps.workerId}/${job.id}/${attempt}` })
+      .start(task, { index: task.index, token: runToken })
       .catch((error: unknown) => {
         // E.g. the group's keys were overwritten (KeyTypeError): that job fails, the worker goes on.
         this.#deps.options.logger.error(`could not start task ${task.index} of group ${task.groupId}`, error);
@@ -114,6 +119,7 @@ export class TaskRunner {
       job,
       task,
       number: attempt,
+      runToken,
       signal: controller.signal,
       holder,
       children: [],
@@ -193,6 +199,7 @@ export class TaskRunner {
         kind,
         payload,
         failReason,
+        token: run.runToken,
       });
       if (result.finished) countGroup(result.state);
     };

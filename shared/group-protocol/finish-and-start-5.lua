@@ -11,8 +11,9 @@
     ARGV[3] group id
     ARGV[4] epoch of the jobs (from their ids): a group of another epoch counts as no group
     ARGV[5] F, the number of finished attempts
-    ARGV[6 .. 5 + 4F] per finished attempt: index, kind, encoded outcome, cancel reason (see finish-attempts)
-    ARGV[6 + 4F ..] per task to start: index, run token
+    ARGV[6 .. 5 + 5F] per finished attempt: index, kind, encoded outcome, cancel reason, run token (see
+                      finish-attempts)
+    ARGV[6 + 5F ..] per task to start: index, run token
   Output:
     { state after the finishes ('' if none or no group), finished (1 if they brought the group to its
       final state), F finish results..., then one start result per task to start }
@@ -29,14 +30,14 @@ local now = nowMs()
 local finishes = tonumber(ARGV[5])
 local result = { '', 0 }
 if finishes > 0 then
-  local state, finished, recorded = finishAttempts(KEYS, ARGV, 6, 5 + 4 * finishes, now)
+  local state, finished, recorded = finishAttempts(KEYS, ARGV, 6, 5 + 5 * finishes, now)
   result[1], result[2] = state, finished
   for i = 1, #recorded do
     result[#result + 1] = recorded[i]
   end
 end
-if #ARGV >= 6 + 4 * finishes then
-  local started = startAttempts(KEYS, ARGV, 6 + 4 * finishes, now)
+if #ARGV >= 6 + 5 * finishes then
+  local started = startAttempts(KEYS, ARGV, 6 + 5 * finishes, now)
   for i = 1, #started do
     result[#result + 1] = started[i]
   end

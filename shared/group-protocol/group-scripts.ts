@@ -54,6 +54,13 @@ export interface FinishRequest {
   readonly payload: string;
   /** For a final failure of a fail-fast group: the reason its siblings are cancelled with. */
   readonly failReason: CancelReason | undefined;
+  /**
+   * The run token the attempt started with. If the task has been started again since by another
+   * attempt (its job was taken over after a stall), this finish is stale and changes nothing: like
+   * BullMQ, which refuses the completion of a job whose lock was lost. Absent: unconditional (the
+   * reconciler settling a lost task).
+   */
+  readonly token?: string;
 }
 
 export interface FinishResult {
@@ -172,7 +179,8 @@ export class GroupScripts {
     const k = this.keys.group(id);
     const args: (string | number)[] = [k.events, this.keys.cancelChannel, id, epoch, finishes.length];
     for (const a of finishes) {
-      args.push(a.index, a.kind, a.payload, a.failReason === undefined ? '' : JSON.stringify(a.failReason));
+      const reason = a.failReason === undefined ? '' : JSON.stringify(a.failReason);
+      args.push(a.index, a.kind, a.payload, reason, a.token ?? '');
     }
     for (const task of starts) args.push(task.index, task.token);
     const [state, finished, ...replies] = (await this.#runner.run(

@@ -55,7 +55,41 @@ function onAbort(ctx: TaskContext): void {
   );
 }
 
+/**
+ * Waits (BLPOP, no polling) until the test pushes to `key`. On a connection of its own, closed after:
+ * two handlers of one process waiting at once must not queue behind each other on one connection.
+ */
+async function untilTold(key: string): Promise<void> {
+  const waiting = direct().duplicate();
+  waiting.on('error', () => undefined);
+  try {
+    await waiting.blpop(key, 0);
+  } finally {
+    waiting.disconnect();
+  }
+}
+
 const tasks: Record<string, TaskModuleEntry> = {
+  /**
+   * Runs until the test pushes to `<keys>:release:<pid>` (its own process), whatever its signal says:
+   * a handler slow to stop, so the test controls when each attempt of it ends.
+   */
+  stubborn: async (data: { keys: string }, ctx: TaskContext) => {
+    onAbort(ctx);
+    report('started', { group: ctx.groupId, index: ctx.index, attempt: ctx.attempt });
+    await untilTold(`${data.keys}:release:${process.pid}`);
+    report('released', { group: ctx.groupId, index: ctx.index });
+    ctx.signal.throwIfAborted();
+    return process.pid;
+  },
+
+  /** Fails once the test pushes to `<keys>:fail:<group>`. */
+  failWhenTold: async (data: { keys: string }, ctx: TaskContext) => {
+    report('waiting', { group: ctx.groupId, index: ctx.index });
+    await untilTold(`${data.keys}:fail:${ctx.groupId}`);
+    throw new Error('told to fail');
+  },
+
   /**
    * Holds one permit of `x` (taken by the worker before the handler runs) for `holdMs`. Inside it, the
    * independent admission counter counts it; every start and every completed run is recorded, with an

@@ -24,9 +24,18 @@ if (config.telemetry === true) {
 }
 // Tasks that keep their own counters in Redis find it here.
 process.env.TASKFLEET_TEST_REDIS = config.redisUrl;
-// What the worker logs reaches the test as events.
-const log = (level: string) => (message: string) =>
-  void process.send?.({ type: 'event', event: { kind: 'log', level, message, pid: process.pid } });
+// What the worker logs reaches the test as events (with the error's message, if any).
+const log = (level: string) => (message: string, error?: unknown) =>
+  void process.send?.({
+    type: 'event',
+    event: {
+      kind: 'log',
+      level,
+      message,
+      error: error instanceof Error ? error.message : undefined,
+      pid: process.pid,
+    },
+  });
 const worker = new FleetWorker({
   ...config.options,
   connection: config.redisUrl,

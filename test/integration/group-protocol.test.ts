@@ -83,6 +83,49 @@ describe('accounting is exactly once', () => {
     expect(result).toEqual({ recorded: 1, state: 'succeeded', finished: true });
   });
 
+  test('a late finish of an attempt whose job was taken over changes nothing; the running attempt counts', async () => {
+    const id = await group(1);
+    await scripts.close(id);
+    expect(await scripts.startTask(id, 'e1', 0, 'stalled')).toBe('run');
+    // BullMQ gave the job to another worker; then the first one woke up and finished.
+    expect(await scripts.startTask(id, 'e1', 0, 'taken-over')).toBe('run');
+    for (const kind of ['ok', 'release'] as const) {
+      const late = await scripts.finishTasks(id, 'e1', [
+        { index: 0, kind, payload: 'v-late', failReason: undefined, token: 'stalled' },
+      ]);
+      expect(late).toEqual([{ recorded: 0, state: 'closed', finished: false }]);
+    }
+    expect(await scripts.running(id)).toEqual({ 0: 'taken-over' });
+    const done = await scripts.finishTasks(id, 'e1', [
+      { index: 0, kind: 'ok', payload: 'v', failReason: undefined, token: 'taken-over' },
+    ]);
+    expect(done).toEqual([{ recorded: 1, state: 'succeeded', finished: true }]);
+    expect(await scripts.outcomes(id, 0, 1)).toEqual(['v']);
+  });
+
+  test('a stopping group does not end on a late finish while the attempt that took over still runs', async () => {
+    const id = await group(2);
+    await scripts.close(id);
+    await scripts.startTasks(id, 'e1', [
+      { index: 0, token: 'stalled' },
+      { index: 1, token: 'w' },
+    ]);
+    await scripts.startTask(id, 'e1', 0, 'taken-over');
+    const failed = await scripts.finishTasks(id, 'e1', [
+      { index: 1, kind: 'err', payload: 'e{"message":"boom"}', failReason: failReason(1), token: 'w' },
+    ]);
+    expect(failed[0]?.state).toBe('failing');
+    const late = await scripts.finishTasks(id, 'e1', [
+      { index: 0, kind: 'cxl', payload: 'c{}', failReason: undefined, token: 'stalled' },
+    ]);
+    expect(late).toEqual([{ recorded: 0, state: 'failing', finished: false }]);
+    expect((await scripts.status(id))?.counts).toMatchObject({ running: 1 });
+    const last = await scripts.finishTasks(id, 'e1', [
+      { index: 0, kind: 'cxl', payload: 'c{}', failReason: undefined, token: 'taken-over' },
+    ]);
+    expect(last).toEqual([{ recorded: 1, state: 'failed', finished: true }]);
+  });
+
   test('a failed attempt that will be retried leaves the task unsettled', async () => {
     const id = await group(1);
     await scripts.close(id);

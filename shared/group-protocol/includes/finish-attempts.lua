@@ -9,10 +9,15 @@
     kind: ok | err (final failure) | cxl (handler aborted) | release (will retry, or requeued)
     encoded outcome ("v..." value, "e..." error, "c..." cancel reason)
     cancel reason for the siblings if this failure stops a fail-fast group (JSON, or "")
+    run token the attempt started with ("" for none: the reconciler's, unconditional)
   Returns the state afterwards ('' if there is no group), 1 if this call brought the group to its
-  final state (else 0), and per attempt: 1 counted, 0 ignored (already settled or counted), -1 no group.
-  A group of another epoch is no group: the id was used again after the attempts' group expired, and
-  an old job must not count in the new group.
+  final state (else 0), and per attempt: 1 counted, 0 ignored (already settled or counted, or stale),
+  -1 no group. A group of another epoch is no group: the id was used again after the attempts' group
+  expired, and an old job must not count in the new group.
+
+  A stale attempt changes nothing: one whose task another attempt has started since (its worker
+  stalled, BullMQ gave the job to another worker, and the first one woke up). Its late finish must
+  not remove the running attempt's entry, or a stopping group would end while that attempt runs.
 
   The common case (an open group, attempts that succeeded) reads the outcomes once and writes them with
   one command per key (lua-includes/bulk): a script's cost is mostly the commands it runs. Pending
@@ -24,17 +29,18 @@ local function finishAttempts(keys, argv, first, last, now)
   local m = rcall('HMGET', metaKey, 'state', 'policy', 'epoch')
   local state = m[1]
   if not state or m[3] ~= argv[4] then
-    for i = first, last, 4 do
+    for i = first, last, 5 do
       recordedList[#recordedList + 1] = -1
     end
     return '', 0, recordedList
   end
   local anyCancel = rcall('EXISTS', cxlKey) == 1
   local indexes = {}
-  for i = first, last, 4 do
+  for i = first, last, 5 do
     indexes[#indexes + 1] = argv[i]
   end
   local stored = hmgetAll(outKey, indexes)
+  local runners = hmgetAll(runKey, indexes)
   -- Outcomes written by this call, so a task finished twice in one batch counts once.
   local settledHere = {}
   local outcomes, leaving, cancelsDone = {}, {}, {}
@@ -55,10 +61,10 @@ local function finishAttempts(keys, argv, first, last, now)
   end
 
   for k = 1, #indexes do
-    local i = first + (k - 1) * 4
-    local index, kind, payload, failReason = argv[i], argv[i + 1], argv[i + 2], argv[i + 3]
+    local i = first + (k - 1) * 5
+    local index, kind, payload, failReason, token = argv[i], argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]
     local recorded = 0
-    if stored[k] or settledHere[index] then
+    if stored[k] or settledHere[index] or (token ~= '' and runners[k] and runners[k] ~= token) then
       recorded = 0
     elseif state == 'open' or state == 'closed' then
       recorded = 1
