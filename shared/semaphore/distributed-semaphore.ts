@@ -188,7 +188,12 @@ export class DistributedSemaphore {
         if (typeof call === 'string') releases.push(call);
         else requests.push(call);
       }
-      const { released, acquired } = await this.#scripts.releaseAndAcquire(this.#batch(), releases, requests);
+      const { released, acquired, grants } = await this.#scripts.releaseAndAcquire(
+        this.#batch(),
+        releases,
+        requests,
+      );
+      this.#granted(grants);
       let r = 0;
       let a = 0;
       return calls.map((call) =>
@@ -442,9 +447,14 @@ export class DistributedSemaphore {
     await this.#unsubscribe;
   }
 
-  /** "<id>=<token> ...": grants to this process's waiters; token 0 means refused (see #tooMany). */
+  /** A wake message, "<id>=<token> ...": grants to this process's waiters (see #granted). */
   #onWake(message: string): void {
-    for (const grant of message.split(' ')) {
+    this.#granted(message.split(' '));
+  }
+
+  /** "<id>=<token>" each: grants to this process's waiters; token 0 means refused (see #tooMany). */
+  #granted(grants: readonly string[]): void {
+    for (const grant of grants) {
       const at = grant.lastIndexOf('=');
       const waiter = this.#waiters.get(grant.slice(0, at));
       const token = Number(grant.slice(at + 1));

@@ -22,7 +22,9 @@
     ARGV[8 + R ..] per request: id (a granted waiter keeps its id as holder), permits, wait (1 = queue if
               not available, 0 = only try)
   Output:
-    { limit, msToNextExpiry, R release results, then per request: code, value }
+    { limit, msToNextExpiry, R release results, then per request: code, value, then "<id>=<token>" per
+      grant to this process's earlier waiters (includes/grant: its own grants come in the reply, not as
+      a message; token 0: refused, more permits than the limit) }
       release  1 released, 0 it was not held any more (its lease ran out, or it was released before)
       code  1 granted (value: fencing token)
             0 not available, try only
@@ -89,9 +91,10 @@ if not limit then
 end
 result[1] = limit
 local queued = rcall('ZCARD', KEYS[4])
+local mine = {}
 if queued > 0 and used < limit then
   -- Room while others wait: after releases, a lease that ran out, or behind a dead or oversized head.
-  used = grant(KEYS, now, used, limit, wake)
+  used, mine = grant(KEYS, now, used, limit, wake, owner)
   queued = rcall('ZCARD', KEYS[4])
 end
 local ids = {}
@@ -153,4 +156,7 @@ if seq ~= seq0 or wseq ~= wseq0 or used ~= used0 or m[2] ~= tostring(used) then
 end
 keep(KEYS, ttl)
 result[2] = nextExpiry
+for i = 1, #mine do
+  result[#result + 1] = mine[i]
+end
 return result

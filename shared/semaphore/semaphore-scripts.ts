@@ -96,13 +96,14 @@ export class SemaphoreScripts {
 
   /**
    * One script call for a process's batch: first the releases (per id, whether it was still held), then
-   * the acquires, served in order.
+   * the acquires, served in order. `grants`: what the releases handed to this process's earlier waiters,
+   * as "<id>=<token>" (the wake message's form; other processes' waiters hear it on their channel).
    */
   async releaseAndAcquire(
     batch: AcquireBatch,
     releases: readonly string[],
     requests: readonly AcquireRequest[],
-  ): Promise<{ released: boolean[]; acquired: AcquireReply[] }> {
+  ): Promise<{ released: boolean[]; acquired: AcquireReply[]; grants: string[] }> {
     const args: (string | number)[] = [
       batch.leaseMs,
       batch.owner,
@@ -121,6 +122,7 @@ export class SemaphoreScripts {
     )) as number[];
     const offset = releases.length;
     return {
+      grants: replies.slice(offset + 2 * requests.length) as unknown[] as string[],
       released: releases.map((_id, k) => replies[k] === 1),
       acquired: requests.map((_r, k): AcquireReply => {
         const code = replies[offset + 2 * k] ?? -2;

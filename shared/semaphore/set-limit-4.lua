@@ -54,6 +54,6 @@ if limit < tonumber(m[1] or '0') then
 end
 local now = nowMs()
 local freed = reap(KEYS, now)
-rcall('HSET', KEYS[1], 'used', grant(KEYS, now, usedPermits(KEYS, m[3]) - freed, limit, ARGV[2]))
+rcall('HSET', KEYS[1], 'used', (grant(KEYS, now, usedPermits(KEYS, m[3]) - freed, limit, ARGV[2])))
 keep(KEYS, tonumber(m[4] or '0'))
 return { tonumber(m[1] or '0'), tonumber(m[2] or '0') }

@@ -255,6 +255,29 @@ describe('DistributedSemaphore in one process', () => {
       listener.disconnect();
     }
   });
+
+  test('a release that serves a waiter of its own process tells it in the reply: nothing is published', async () => {
+    const semaphore = fresh(1);
+    const keys = semaphoreKeys(prefix, semaphore.name);
+    const listener = new Redis(redisUrl());
+    const heard: string[] = [];
+    try {
+      await listener.psubscribe(`${keys.wake}:*`);
+      listener.on('pmessage', (_pattern, _channel: string, message: string) => heard.push(message));
+      const held = await semaphore.acquire();
+      const waiting = semaphore.acquire();
+      await waiters(semaphore, 1);
+      await held.release();
+      const granted = await waiting;
+      expect(granted.token).toBe(held.token + 1);
+      // A PING answered after the grant: a message published before it would have come first.
+      expect(await listener.ping()).toBe('PONG');
+      expect(heard).toEqual([]);
+      await granted.release();
+    } finally {
+      listener.disconnect();
+    }
+  });
 });
 
 describe('edges of waiting, leases and limits', () => {

@@ -8,14 +8,22 @@
   waitMax) for the dashboard. A head that asks for more permits than the limit (set-limit refuses those
   when it lowers the limit; this is the backstop) leaves the queue and hears "<id>=0" (no token is 0).
 
+  The calling process (`caller`, optional) is sent no message: its grants are returned instead, for
+  the script's reply, which it reads anyway (one pub/sub message and one wakeup fewer for it).
+
   Reads the heads a few at a time and writes all grants with one command per key (lua-includes/bulk).
-  Expects KEYS: meta, holders, info, waiters. Returns the permits in use afterwards.
+  Expects KEYS: meta, holders, info, waiters. Returns the permits in use afterwards, and the caller's
+  grants ("<id>=<token>", as in a message).
 ]]
-local function grant(k, now, used, limit, wakeChannel)
+local function grant(k, now, used, limit, wakeChannel, caller)
   local leaving, deadEntries, holderScores, holderEntries = {}, {}, {}, {}
   -- Messages by owner, owners in the order first told (iterating a table's keys has no order).
-  local owners, told = {}, {}
+  local owners, told, mine = {}, {}, {}
   local function tell(owner, message)
+    if owner == caller then
+      mine[#mine + 1] = message
+      return
+    end
     if not told[owner] then
       owners[#owners + 1] = owner
       told[owner] = {}
@@ -86,5 +94,5 @@ local function grant(k, now, used, limit, wakeChannel)
   for _, owner in ipairs(owners) do
     rcall('PUBLISH', wakeChannel .. ':' .. owner, table.concat(told[owner], ' '))
   end
-  return used
+  return used, mine
 end
