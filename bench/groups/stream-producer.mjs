@@ -11,9 +11,26 @@
  * package runs. A `.ts` entry would load Node's TypeScript stripper, about 25 MB that no user's
  * producer carries, into both systems' figures.
  */
+import { readFileSync } from 'node:fs';
+
 const config = JSON.parse(process.env.BENCH_CONFIG ?? '{}');
 process.once('disconnect', () => process.exit(1));
 const reply = (message) => process.send?.(message);
+
+/**
+ * This process's peak RSS. Not getrusage's maxRSS: on Linux a spawned child inherits its parent's peak
+ * there (kept across exec), so a benchmark parent grown by earlier runs would set a floor under every
+ * figure. VmHWM is the peak of this process image alone.
+ */
+function peakRssBytes() {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb !== undefined) return Number(kb) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
 
 // Each system loads only its own modules: the baseline RSS is its own.
 async function taskfleet() {
@@ -59,7 +76,7 @@ process.on('message', (message) => {
         type: 'done',
         seconds: (performance.now() - started) / 1000,
         baselineRssBytes,
-        peakRssBytes: process.resourceUsage().maxRSS * 1024,
+        peakRssBytes: peakRssBytes(),
       });
       process.exit(0);
     },

@@ -1,7 +1,8 @@
 /**
  * A benchmark process using one semaphore implementation, driven by the parent over IPC:
- *   { op: 'throughput', contenders, durationMs, holdMs, pauseMs } -> { acquisitions, sent, waits }
- *       (acquire, hold, release, pause, again; `waits` samples how long acquire() took, ms)
+ *   { op: 'throughput', contenders, durationMs, holdMs, pauseMs } -> { acquisitions, sent, waits, cpuUsec }
+ *       (acquire, hold, release, pause, again; `waits` samples how long acquire() took, ms; `cpuUsec` is
+ *       this process's CPU time over the run)
  *   { op: 'hold' } -> { type: 'holding' }                              (handoff: take the permit)
  *   { op: 'wait' } -> { type: 'waiting' } then { type: 'acquired', at } (handoff: queue for it)
  *   { op: 'release' } -> { type: 'released', at }                       (handoff: give it up; `at` before the call)
@@ -82,6 +83,7 @@ async function handle(message: Command): Promise<void> {
       let acquisitions = 0;
       sent = 0;
       const waits: number[] = [];
+      const cpu = process.cpuUsage();
       await Promise.all(
         Array.from({ length: message.contenders ?? 1 }, async () => {
           const mine = lock();
@@ -97,7 +99,8 @@ async function handle(message: Command): Promise<void> {
           }
         }),
       );
-      reply({ type: 'done', acquisitions, sent, waits });
+      const used = process.cpuUsage(cpu);
+      reply({ type: 'done', acquisitions, sent, waits, cpuUsec: used.user + used.system });
       break;
     }
     case 'hold':

@@ -8,6 +8,7 @@
  *   waits:      how long acquire() takes under that contention (p50, p99): fairness
  *   handoff:    release in one process -> the waiter in another process holds (p50, p99)
  *   commands:   per acquisition, sent by the client (round trips) and run by Redis (scripts' inner ones too)
+ *   CPU:        per acquisition, of the contender processes and of Redis's main thread (bare runs)
  * Every figure is the median of the runs (min–max), the implementations alternating run by run.
  */
 import { Redis } from 'ioredis';
@@ -16,6 +17,7 @@ import { DistributedSemaphore } from '../../shared/index.ts';
 import { BenchChild } from '../lib/bench-child.ts';
 import { commandStats, resetStats } from '../lib/command-stats.ts';
 import { describeEnvironment } from '../lib/environment.ts';
+import { redisCpuUsec } from '../lib/redis-cost.ts';
 import { writeSection } from '../lib/results-file.ts';
 import { formatSpread, percentile, spread } from '../lib/stats.ts';
 import type { Implementation } from './contender.ts';
@@ -38,6 +40,9 @@ interface ThroughputRun {
   readonly waits: number[];
   /** Commands Redis ran, scripts' inner commands included. */
   readonly stats: Awaited<ReturnType<typeof commandStats>>;
+  /** CPU time per acquisition, µs: the contender processes', and Redis's main thread's. */
+  readonly clientCpu: number;
+  readonly redisCpu: number;
 }
 
 type Series = Record<string, number[]>;
@@ -66,11 +71,13 @@ async function throughput(
     ),
   );
   await resetStats(redis);
+  const redisCpu = await redisCpuUsec(redis);
   const share = (i: number) => Math.floor(CONTENDERS / processes) + (i < CONTENDERS % processes ? 1 : 0);
   contenders.forEach((c, i) => {
     c.send({ op: 'throughput', contenders: share(i), durationMs: DURATION_MS, holdMs, pauseMs });
   });
   const done = await Promise.all(contenders.map((c) => c.next()));
+  const redisCpuUsed = (await redisCpuUsec(redis)) - redisCpu;
   const stats = await commandStats(redis);
   await Promise.all(contenders.map((c) => c.stop()));
   const acquisitions = done.reduce((sum, m) => sum + Number(m.acquisitions), 0);
@@ -80,6 +87,8 @@ async function throughput(
     sent: done.reduce((sum, m) => sum + Number(m.sent), 0),
     waits: done.flatMap((m) => m.waits as number[]),
     stats,
+    clientCpu: done.reduce((sum, m) => sum + Number(m.cpuUsec), 0) / acquisitions,
+    redisCpu: redisCpuUsed / acquisitions,
   };
 }
 
@@ -120,6 +129,8 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const impl of order) {
     const bare = await throughput(impl, 1, 0);
     record(impl, 'bare1', bare.perSecond);
+    record(impl, 'clientCpu1', bare.clientCpu);
+    record(impl, 'redisCpu1', bare.redisCpu);
     let total = 0;
     const breakdown = new Map<string, number>();
     for (const [command, { calls }] of bare.stats) {
@@ -130,7 +141,10 @@ for (let round = 0; round < ROUNDS; round++) {
     if (round === 0) breakdowns.set(impl, breakdown);
     record(impl, 'commands', total / bare.acquisitions);
     record(impl, 'trips', bare.sent / bare.acquisitions);
-    record(impl, 'bare4', (await throughput(impl, 4, 0)).perSecond);
+    const bare4 = await throughput(impl, 4, 0);
+    record(impl, 'bare4', bare4.perSecond);
+    record(impl, 'clientCpu4', bare4.clientCpu);
+    record(impl, 'redisCpu4', bare4.redisCpu);
     const work1 = await throughput(impl, 1, WORK_MS);
     record(impl, 'work1', work1.perSecond);
     record(impl, 'waitP50', percentile(work1.waits, 50));
@@ -175,7 +189,15 @@ function throughputTarget(): string {
   const ratios = names.map((name) => Number(ratio(name)));
   const figures = `taskfleet ÷ redis-semaphore = ${ratio('bare1')} (bare, 1 process), ${ratio('bare4')} (bare, 4 processes), ${ratio('work1')} (work, 1 process), ${ratio('work4')} (work, 4 processes), ${ratio('paced1')} (paced, 1 process), ${ratio('paced4')} (paced, 4 processes).`;
   if (Math.min(...ratios) >= 2) return `- Throughput ≥ 2× redis-semaphore's: **met**: ${figures}`;
-  return `- Throughput ≥ 2× redis-semaphore's: **missed**: ${figures} With work inside the permit both reach the ceiling of limit ÷ hold time. With none, every permit changes hands through the FIFO queue: the release grants the head waiter inside Redis and wakes its process, which releases at once; batched, the permits move together, so a round costs the client's and Redis's work in series (about 40 µs of CPU per acquisition on this machine). redis-semaphore's releasing loop mostly takes its permit straight back (no queue to respect), which is why its acquire-wait tail is long. Paced, the releasing loop cannot take its permit back, so a freed permit waits for redis-semaphore's next poll while taskfleet grants it to the head waiter at once: that is where push wakeups show in throughput. What FIFO buys shows in the wait tail and in the handoff.`;
+  const ceiling = (LIMIT * 1000) / WORK_MS;
+  const shares = ['work1', 'work4', 'paced1', 'paced4'].map(
+    (name) => median('redis-semaphore', name) / ceiling,
+  );
+  const held = `With work inside the permit no implementation can pass limit ÷ hold time (${ceiling.toLocaleString('en-US')} per second), and redis-semaphore reaches ${Math.round(100 * Math.min(...shares))}–${Math.round(100 * Math.max(...shares))}% of it in the work and paced rows${Math.min(...shares) > 0.5 ? ', so 2× is out of reach there for anyone' : ''}.`;
+  const client = median('taskfleet', 'clientCpu1');
+  const server = median('taskfleet', 'redisCpu1');
+  const serial = 1e6 / (client + server);
+  return `- Throughput ≥ 2× redis-semaphore's: **missed**: ${figures} ${held} With none, every permit changes hands through the FIFO queue: a release grants the head waiter inside Redis, and the waiter's process (told in the script's reply if it is the releasing one, else by a message) releases at once; the permits move through the queue one round after another, so a round costs the clients' and Redis's work in series: ${client.toFixed(1)} + ${server.toFixed(1)} µs of CPU per acquisition here (1 process), at most ${Math.round(serial).toLocaleString('en-US')} per second. redis-semaphore's releasing loop mostly takes its permit straight back (no queue to respect), so its round trips overlap and its acquire-wait tail is long. Paced, the releasing loop cannot take its permit back, so a freed permit waits for redis-semaphore's next poll while taskfleet grants it to the head waiter at once: that is where push wakeups show in throughput. What FIFO buys shows in the wait tail and in the handoff.`;
 }
 const body = [
   '## Semaphore: DistributedSemaphore vs redis-semaphore',
@@ -207,6 +229,14 @@ const body = [
       ['acquire wait max', 'waitMax', 0],
     ],
   ),
+  '### CPU per acquisition (µs, bare)',
+  '',
+  ...table('', [
+    ['clients, 1 process', 'clientCpu1', 1],
+    ['Redis, 1 process', 'redisCpu1', 1],
+    ['clients, 4 processes', 'clientCpu4', 1],
+    ['Redis, 4 processes', 'redisCpu4', 1],
+  ]),
   '### Redis commands per acquisition (bare, 1 process)',
   '',
   ...table('', [
