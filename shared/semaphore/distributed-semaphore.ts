@@ -162,7 +162,8 @@ export class DistributedSemaphore {
   readonly #calls: Batcher<Call, AcquireReply | boolean>;
   readonly #subscriber: Subscriber;
   readonly #owner: string;
-  readonly #idPrefix = randomUUID().slice(0, 13);
+  /** Ids are `<prefix><n>`: unique to this instance, which the scripts tell apart from others by them. */
+  readonly #idPrefix = `${randomUUID().slice(0, 13)}:`;
   #ids = 0;
   readonly #waiters = new Map<string, Waiter>();
   readonly #held = new Map<string, HeldPermit>();
@@ -337,13 +338,14 @@ export class DistributedSemaphore {
   }
 
   #nextId(): string {
-    return `${this.#idPrefix}:${++this.#ids}`;
+    return `${this.#idPrefix}${++this.#ids}`;
   }
 
   #batch() {
     return {
       leaseMs: this.#options.leaseMs,
       owner: this.#owner,
+      idPrefix: this.#idPrefix,
       limit: this.#options.limit,
       waiterTtlMs: this.#options.leaseMs,
       idleTtlMs: this.#options.idleTtlMs,

@@ -15,16 +15,17 @@
     ARGV[4] waiter entry lifetime, ms (renewed while waiting)
     ARGV[5] wake channel prefix (grants go to `<prefix>:<owner>`)
     ARGV[6] idle ttl, ms (0 = this process sets none; kept in meta, see includes/keep)
-    ARGV[7] R, the number of holder ids to release
-    ARGV[8 .. 7 + R] holder ids to release. Only a holder's own id is released: a permit whose lease
+    ARGV[7] the calling instance's id prefix: every id it makes starts with it (see includes/grant)
+    ARGV[8] R, the number of holder ids to release
+    ARGV[9 .. 8 + R] holder ids to release. Only a holder's own id is released: a permit whose lease
               already ran out (and whose permits may now be someone else's) is not. Expired leases are
               reaped first, so a release that comes too late says so even if nobody reaped it yet.
-    ARGV[8 + R ..] per request: id (a granted waiter keeps its id as holder), permits, wait (1 = queue if
+    ARGV[9 + R ..] per request: id (a granted waiter keeps its id as holder), permits, wait (1 = queue if
               not available, 0 = only try)
   Output:
     { limit, msToNextExpiry, R release results, then per request: code, value, then "<id>=<token>" per
-      grant to this process's earlier waiters (includes/grant: its own grants come in the reply, not as
-      a message; token 0: refused, more permits than the limit) }
+      grant to the calling instance's earlier waiters (includes/grant: its own grants come in the reply,
+      not as a message; token 0: refused, more permits than the limit) }
       release  1 released, 0 it was not held any more (its lease ran out, or it was released before)
       code  1 granted (value: fencing token)
             0 not available, try only
@@ -44,8 +45,8 @@ local rcall = redis.call
 --- @include "includes/keep"
 
 local leaseMs, owner, waiterTtl, wake = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4]), ARGV[5]
-local releases = tonumber(ARGV[7])
-local first = 8 + releases
+local releases = tonumber(ARGV[8])
+local first = 9 + releases
 local now = nowMs()
 local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'ttl')
 local used0 = usedPermits(KEYS, m[2])
@@ -55,13 +56,13 @@ local result = { 0, -1 }
 local ttl = idleTtl(KEYS, ARGV[6], m[3])
 
 if releases > 0 then
-  local held = rcall('HMGET', KEYS[3], unpack(ARGV, 8, 7 + releases))
+  local held = rcall('HMGET', KEYS[3], unpack(ARGV, 9, 8 + releases))
   local released = {}
   for i = 1, releases do
     local entry = held[i]
     if entry and string.sub(entry, 1, 1) == 'h' then
       local _, permits = entryKind(entry)
-      released[#released + 1] = ARGV[7 + i]
+      released[#released + 1] = ARGV[8 + i]
       used = used - permits
       result[#result + 1] = 1
     else
@@ -94,7 +95,7 @@ local queued = rcall('ZCARD', KEYS[4])
 local mine = {}
 if queued > 0 and used < limit then
   -- Room while others wait: after releases, a lease that ran out, or behind a dead or oversized head.
-  used, mine = grant(KEYS, now, used, limit, wake, owner)
+  used, mine = grant(KEYS, now, used, limit, wake, ARGV[7])
   queued = rcall('ZCARD', KEYS[4])
 end
 local ids = {}

@@ -22,6 +22,11 @@ export type AcquireReply =
 export interface AcquireBatch {
   readonly leaseMs: number;
   readonly owner: string;
+  /**
+   * Starts every id this instance makes. Grants to those ids come back in the reply; grants to any
+   * other instance's waiters are published, even to one with the same owner.
+   */
+  readonly idPrefix: string;
   /** Set if the semaphore has no limit yet. */
   readonly limit: number | undefined;
   readonly waiterTtlMs: number;
@@ -111,6 +116,7 @@ export class SemaphoreScripts {
       batch.waiterTtlMs,
       this.#keys.wake,
       batch.idleTtlMs,
+      batch.idPrefix,
       releases.length,
       ...releases,
     ];

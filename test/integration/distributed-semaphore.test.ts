@@ -33,6 +33,19 @@ async function waiters(semaphore: DistributedSemaphore, n: number): Promise<void
   await expect.poll(async () => (await semaphore.status()).waiters.length, { interval: 5 }).toBe(n);
 }
 
+/** The promise's value, or a failure if it takes longer than `seconds` (a bound, not a synchronisation). */
+async function withinSeconds<T>(seconds: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within ${seconds} s`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('DistributedSemaphore in one process', () => {
   test('never more permits out than the limit; a release hands them to the next waiter', async () => {
     const semaphore = fresh(2);
@@ -276,6 +289,40 @@ describe('DistributedSemaphore in one process', () => {
       await granted.release();
     } finally {
       listener.disconnect();
+    }
+  });
+  // A lease of 10 minutes: the heartbeat that would find a lost grant comes only after 200 s.
+  const longLease = { limit: 1, prefix, leaseMs: 600_000 };
+
+  /** `from` holds the only permit, `to` waits for it, `from` releases: `to` must hear of it at once. */
+  async function handOver(from: DistributedSemaphore, to: DistributedSemaphore): Promise<void> {
+    const held = await from.acquire();
+    const waiting = to.acquire();
+    await waiters(from, 1);
+    await held.release();
+    const granted = await withinSeconds(5, waiting);
+    expect(granted.token).toBe(held.token + 1);
+    await granted.release();
+  }
+
+  test('two instances of one semaphore in one process: a release by one wakes the waiter of the other at once', async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    await handOver(
+      new DistributedSemaphore(redis, name, longLease),
+      new DistributedSemaphore(redis, name, longLease),
+    );
+  });
+
+  test('instances on two connections given one owner (as processes given one `owner` name): a grant to the other is published, not kept in the reply', async () => {
+    const name = `s-${randomUUID().slice(0, 8)}`;
+    const other = new Redis(redisUrl()); // the other process's connection
+    try {
+      await handOver(
+        new DistributedSemaphore(redis, name, { ...longLease, owner: 'api-worker' }),
+        new DistributedSemaphore(other, name, { ...longLease, owner: 'api-worker' }),
+      );
+    } finally {
+      other.disconnect();
     }
   });
 });

@@ -8,8 +8,10 @@
   waitMax) for the dashboard. A head that asks for more permits than the limit (set-limit refuses those
   when it lowers the limit; this is the backstop) leaves the queue and hears "<id>=0" (no token is 0).
 
-  The calling process (`caller`, optional) is sent no message: its grants are returned instead, for
-  the script's reply, which it reads anyway (one pub/sub message and one wakeup fewer for it).
+  The calling instance is sent no message for its own waiters: their grants are returned instead, for
+  the script's reply, which it reads anyway (one pub/sub message and one wakeup fewer). `caller`
+  (optional) is that instance's id prefix, not its owner: other instances may share the owner (two in
+  one process, or processes given one `owner` name), and they hear only what is published.
 
   Reads the heads a few at a time and writes all grants with one command per key (lua-includes/bulk).
   Expects KEYS: meta, holders, info, waiters. Returns the permits in use afterwards, and the caller's
@@ -19,8 +21,8 @@ local function grant(k, now, used, limit, wakeChannel, caller)
   local leaving, deadEntries, holderScores, holderEntries = {}, {}, {}, {}
   -- Messages by owner, owners in the order first told (iterating a table's keys has no order).
   local owners, told, mine = {}, {}, {}
-  local function tell(owner, message)
-    if owner == caller then
+  local function tell(owner, head, message)
+    if caller and string.sub(head, 1, #caller) == caller then
       mine[#mine + 1] = message
       return
     end
@@ -58,7 +60,7 @@ local function grant(k, now, used, limit, wakeChannel, caller)
       elseif permits > limit then
         leaving[#leaving + 1] = head
         deadEntries[#deadEntries + 1] = head
-        tell(owner, head .. '=0')
+        tell(owner, head, head .. '=0')
       elseif used + permits > limit then
         blocked = true
         break
@@ -80,7 +82,7 @@ local function grant(k, now, used, limit, wakeChannel, caller)
         holderEntries[#holderEntries + 1] = head
         holderEntries[#holderEntries + 1] = holderEntry(permits, seq, now, leaseMs, owner)
         used = used + permits
-        tell(owner, head .. '=' .. seq)
+        tell(owner, head, head .. '=' .. seq)
       end
     end
   end
