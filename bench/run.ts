@@ -2,5 +2,6 @@
 await import('./groups/overhead.ts');
 await import('./groups/cancellation.ts');
 await import('./semaphore/run.ts');
+await import('./semaphore/redis-instructions.ts');
 await import('./groups/scale.ts');
 await import('./telemetry/run.ts');

@@ -37,6 +37,7 @@
 ]]
 local rcall = redis.call
 --- @include "../lua-includes/now"
+--- @include "../lua-includes/numbers"
 --- @include "includes/entries"
 --- @include "../lua-includes/bulk"
 --- @include "includes/used"
@@ -108,8 +109,11 @@ local counters = rcall('HMGET', KEYS[1], 'seq', 'wseq')
 local seq, wseq = tonumber(counters[1] or '0'), tonumber(counters[2] or '0')
 local seq0, wseq0 = seq, wseq
 local holderScores, waiterScores, newEntries = {}, {}, {}
+-- Numbers that go into entries and scores, printed once (lua-includes/numbers).
+local nowText, leaseText, leaseEnd, waiterEnd = int(now), ARGV[1], int(now + leaseMs), int(now + waiterTtl)
 for i = first, #ARGV, 3 do
-  local id, permits, wait = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local id, permitsText, wait = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local permits = number(permitsText)
   local entry = entries[(i - first) / 3 + 1]
   if permits > limit then
     result[#result + 1] = -1
@@ -125,10 +129,10 @@ for i = first, #ARGV, 3 do
     end
   elseif queued == 0 and used + permits <= limit then
     seq = seq + 1
-    holderScores[#holderScores + 1] = now + leaseMs
+    holderScores[#holderScores + 1] = leaseEnd
     holderScores[#holderScores + 1] = id
     newEntries[#newEntries + 1] = id
-    newEntries[#newEntries + 1] = holderEntry(permits, seq, now, leaseMs, owner)
+    newEntries[#newEntries + 1] = holderEntry(permitsText, int(seq), nowText, leaseText, owner)
     used = used + permits
     if nextExpiry < 0 then
       nextExpiry = leaseMs
@@ -140,10 +144,10 @@ for i = first, #ARGV, 3 do
     result[#result + 1] = 0
   else
     wseq = wseq + 1
-    waiterScores[#waiterScores + 1] = wseq
+    waiterScores[#waiterScores + 1] = int(wseq)
     waiterScores[#waiterScores + 1] = id
     newEntries[#newEntries + 1] = id
-    newEntries[#newEntries + 1] = waiterEntry(permits, leaseMs, now, now + waiterTtl, owner)
+    newEntries[#newEntries + 1] = waiterEntry(permitsText, leaseText, nowText, waiterEnd, owner)
     queued = queued + 1
     result[#result + 1] = 2
     result[#result + 1] = queued
@@ -151,9 +155,13 @@ for i = first, #ARGV, 3 do
 end
 bulk('ZADD', KEYS[2], holderScores)
 bulk('ZADD', KEYS[4], waiterScores)
+if #newEntries > 0 then
+  newEntries[#newEntries + 1] = formatField
+  newEntries[#newEntries + 1] = formatText
+end
 bulk('HSET', KEYS[3], newEntries)
-if seq ~= seq0 or wseq ~= wseq0 or used ~= used0 or m[2] ~= tostring(used) then
-  rcall('HSET', KEYS[1], 'seq', seq, 'wseq', wseq, 'used', used)
+if seq ~= seq0 or wseq ~= wseq0 or used ~= used0 or m[2] ~= int(used) then
+  rcall('HSET', KEYS[1], 'seq', int(seq), 'wseq', int(wseq), 'used', int(used))
 end
 keep(KEYS, ttl)
 result[2] = nextExpiry

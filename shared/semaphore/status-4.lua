@@ -13,6 +13,7 @@
 ]]
 local rcall = redis.call
 --- @include "../lua-includes/now"
+--- @include "../lua-includes/numbers"
 --- @include "includes/entries"
 --- @include "../lua-includes/bulk"
 --- @include "includes/used"

@@ -32,7 +32,7 @@ local function grant(k, now, used, limit, wakeChannel, caller)
     end
     told[owner][#told[owner] + 1] = message
   end
-  local stats, seq, waits, waitMs, waitMax
+  local stats, seq, waits, waitMs, waitMax, nowText
   local offset = 0
   local blocked = false
   while not blocked and used < limit do
@@ -45,14 +45,15 @@ local function grant(k, now, used, limit, wakeChannel, caller)
     local entries = rcall('HMGET', k[3], unpack(heads))
     for j = 1, #heads do
       local head, entry = heads[j], entries[j]
-      local permits, leaseMs, since, expiresAt, owner
+      -- Kept as text where they only go back into an entry (lua-includes/numbers).
+      local permitsText, leaseText, since, expiresAt, owner, permits
       if entry then
-        permits, leaseMs, since, expiresAt, owner = string.match(entry, '^w (%d+) (%d+) (%d+) (%d+) (.*)$')
+        permitsText, leaseText, since, expiresAt, owner = string.match(entry, '^w (%d+) (%d+) (%d+) (%d+) (.*)$')
       end
-      if permits then
-        permits = tonumber(permits)
+      if permitsText then
+        permits, expiresAt = number(permitsText), number(expiresAt)
       end
-      if not permits or tonumber(expiresAt) <= now then
+      if not permits or expiresAt <= now then
         leaving[#leaving + 1] = head
         if entry and permits then
           deadEntries[#deadEntries + 1] = head
@@ -69,20 +70,22 @@ local function grant(k, now, used, limit, wakeChannel, caller)
           stats = rcall('HMGET', k[1], 'seq', 'waits', 'waitMs', 'waitMax')
           seq, waits = tonumber(stats[1] or '0'), tonumber(stats[2] or '0')
           waitMs, waitMax = tonumber(stats[3] or '0'), tonumber(stats[4] or '0')
+          nowText = int(now)
         end
         seq = seq + 1
         -- How long grants waited, for the dashboard's summary: a count, a sum and a maximum, in meta.
-        local waited = now - tonumber(since)
+        local waited = now - number(since)
         waits, waitMs, waitMax = waits + 1, waitMs + waited, math.max(waitMax, waited)
         leaving[#leaving + 1] = head
         -- The lease runs from the waiter's last renewal, not from now: a process that died while it
         -- waited gets no fresh lease, so its permits are back within leaseMs of its last sign of life.
-        holderScores[#holderScores + 1] = math.min(tonumber(expiresAt), now + tonumber(leaseMs))
+        holderScores[#holderScores + 1] = int(math.min(expiresAt, now + number(leaseText)))
         holderScores[#holderScores + 1] = head
+        local token = int(seq)
         holderEntries[#holderEntries + 1] = head
-        holderEntries[#holderEntries + 1] = holderEntry(permits, seq, now, leaseMs, owner)
+        holderEntries[#holderEntries + 1] = holderEntry(permitsText, token, nowText, leaseText, owner)
         used = used + permits
-        tell(owner, head, head .. '=' .. seq)
+        tell(owner, head, head .. '=' .. token)
       end
     end
   end
@@ -91,7 +94,7 @@ local function grant(k, now, used, limit, wakeChannel, caller)
   if stats then
     bulk('ZADD', k[2], holderScores)
     bulk('HSET', k[3], holderEntries)
-    rcall('HSET', k[1], 'seq', seq, 'waits', waits, 'waitMs', waitMs, 'waitMax', waitMax)
+    rcall('HSET', k[1], 'seq', int(seq), 'waits', int(waits), 'waitMs', int(waitMs), 'waitMax', int(waitMax))
   end
   for _, owner in ipairs(owners) do
     rcall('PUBLISH', wakeChannel .. ':' .. owner, table.concat(told[owner], ' '))

@@ -20,8 +20,9 @@ end
 
 local function keep(k, ttl)
   if ttl and ttl > 0 then
+    local text = int(ttl)
     for i = 1, 4 do
-      rcall('PEXPIRE', k[i], ttl)
+      rcall('PEXPIRE', k[i], text)
     end
   end
 end
