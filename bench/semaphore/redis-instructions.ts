@@ -1,8 +1,8 @@
 /**
  * `npm run bench:semaphore-instructions`: how many CPU instructions Redis runs per acquisition of a
  * DistributedSemaphore, counted by valgrind's callgrind on a private redis-server. Wall-clock figures on
- * a shared 2-core VM move by 10–20% from run to run; an instruction count repeats to a fraction of a
- * percent, so it shows what a change to the Lua scripts costs or saves. Writes its section of
+ * a shared 2-core VM move by 10–20% from run to run; an instruction count repeats within about 1%,
+ * so it shows what a change to the Lua scripts costs or saves. Writes its section of
  * bench/RESULTS.md; skipped (nothing written) where valgrind is not installed.
  *
  * The load is the semaphore benchmark's bare one-process loop: 50 contenders on a limit of 10, each
@@ -88,7 +88,7 @@ async function measure(redisServer: string): Promise<void> {
         '## Semaphore: Redis instructions per acquisition',
         '',
         ...describeEnvironment(redisVersion).map((line) => `- ${line}`),
-        `- valgrind's callgrind counts the instructions redis-server runs (all of them: network, parsing, Lua) while one process makes ${done.toLocaleString('en-US')} acquisitions, after ${WARM_UP} to warm up: ${CONTENDERS} contenders on a limit of ${LIMIT}, acquiring and releasing at once (the bare one-process loop of the semaphore benchmark). One run: the count repeats to a fraction of a percent, where wall-clock figures on this VM vary by 10–20%.`,
+        `- valgrind's callgrind counts the instructions redis-server runs (all of them: network, parsing, Lua) while one process makes ${done.toLocaleString('en-US')} acquisitions, after ${WARM_UP} to warm up: ${CONTENDERS} contenders on a limit of ${LIMIT}, acquiring and releasing at once (the bare one-process loop of the semaphore benchmark). One run: the count repeats within about 1% (two runs of the same code: 105,591 and 104,980), where wall-clock figures on this VM vary by 10–20%.`,
         '',
         ...table(
           ['', 'per acquisition'],
@@ -145,7 +145,7 @@ function callgrind(pid: number | undefined, action: '--zero' | '--dump'): void {
   execFileSync('callgrind_control', [action, String(pid)], { stdio: 'ignore' });
 }
 
-/** Instructions in the dump made by `--dump` (the file with " part 1" costs after the zeroing). */
+/** Instructions in the dump `--dump` wrote (the first numbered file: the costs since `--zero`). */
 async function dumpedInstructions(dir: string): Promise<number> {
   const dumps = (await readdir(dir)).filter((file) => /^callgrind\.out\.\d+$/.test(file)).sort();
   const first = dumps[0];

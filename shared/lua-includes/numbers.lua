@@ -1,6 +1,6 @@
 --[[
   Numbers to text and back, cheaply. A script's numbers go into entries and scores as text, and come
-  back out of them; the obvious ways cost the semaphore's hot script about a quarter of its
+  back out of them; the obvious ways cost the semaphore's hot script about a fifth of its
   instructions (callgrind):
   - Lua turns a number into text with "%.14g", and Redis turns a number argument of redis.call into
     text with "%.17g": for a 13-digit millisecond timestamp both go through libc's floating-point
