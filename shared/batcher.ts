@@ -1,25 +1,38 @@
+export interface BatcherOptions {
+  /** Requests per call at most. Default 200. */
+  readonly maxBatch?: number;
+  /** Calls on their way at once: more than one keeps Redis busy while a reply travels back. Default 2. */
+  readonly maxInFlight?: number;
+  /**
+   * Split a large batch: when at least twice this many requests wait and more than one call may go,
+   * they go as several calls of at least this many, so Redis runs the next while this process handles
+   * the first one's reply. Worth it where replies lead straight to new requests (a semaphore's grants
+   * to releases): one whole batch per round trip would keep the two sides taking turns. Default: never.
+   */
+  readonly splitAt?: number;
+}
+
 /**
  * Sends requests in batches: what callers ask for in the same moment (the same microtask checkpoint),
  * or while the previous batch is on its way, goes out in one call. No request waits for a timer, so an
- * idle caller pays nothing, and a busy one pays one round trip (and one script run) per batch.
+ * idle caller pays nothing, and a busy one pays one round trip (and one script run) per batch. Calls on
+ * one connection stay in order, so requests reach Redis in the order they were submitted.
  */
 export class Batcher<Request, Reply> {
   readonly #send: (batch: Request[]) => Promise<Reply[]>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #splitAt: number;
   #queue: { request: Request; resolve: (reply: Reply) => void; reject: (error: unknown) => void }[] = [];
   #scheduled = false;
   #inFlight = 0;
   #onIdle: (() => void) | undefined;
 
-  /**
-   * @param maxInFlight batches on their way at once: more than one keeps Redis busy while a reply
-   *   travels back; calls on one connection stay in order either way.
-   */
-  constructor(send: (batch: Request[]) => Promise<Reply[]>, maxBatch = 200, maxInFlight = 2) {
+  constructor(send: (batch: Request[]) => Promise<Reply[]>, options: BatcherOptions = {}) {
     this.#send = send;
-    this.#maxBatch = maxBatch;
-    this.#maxInFlight = maxInFlight;
+    this.#maxBatch = options.maxBatch ?? 200;
+    this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#splitAt = options.splitAt ?? Number.POSITIVE_INFINITY;
   }
 
   submit(request: Request): Promise<Reply> {
@@ -34,8 +47,13 @@ export class Batcher<Request, Reply> {
 
   #flush(): void {
     this.#scheduled = false;
+    const calls = Math.min(
+      this.#maxInFlight - this.#inFlight,
+      Math.floor(this.#queue.length / this.#splitAt),
+    );
+    const size = Math.min(this.#maxBatch, Math.ceil(this.#queue.length / Math.max(1, calls)));
     while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
+      const batch = this.#queue.splice(0, size);
       this.#inFlight++;
       this.#send(batch.map((item) => item.request)).then(
         (replies) => {

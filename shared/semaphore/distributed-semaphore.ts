@@ -129,6 +129,13 @@ function readAcquireOptions(options: SemaphoreAcquireOptions, label: string): Se
   return parseOptions(acquireSchema, options, label) as SemaphoreAcquireOptions;
 }
 
+/**
+ * A busy instance's releases and acquires go out in batches of up to 200, and a batch of 16 or more
+ * as two calls: a release's reply brings the grants that lead to the next releases, so with one call
+ * per round Redis and this process would take turns, each idle while the other works.
+ */
+const BATCHING = { maxBatch: 200, maxInFlight: 2, splitAt: 8 } as const;
+
 /** What goes into a batch: a holder id to release, or a request to acquire. */
 type Call = string | AcquireRequest;
 
@@ -200,7 +207,7 @@ export class DistributedSemaphore {
       return calls.map((call) =>
         typeof call === 'string' ? (released[r++] ?? false) : (acquired[a++] as AcquireReply),
       );
-    });
+    }, BATCHING);
     this.#subscriber = subscriberFor(redis);
     this.#owner = this.#options.owner ?? `${hostname()}:${process.pid}`;
   }
