@@ -88,7 +88,7 @@ export class GroupClient {
    */
   async send(group: GroupRef, tasks: readonly TaskToSend[], trace?: TaskTrace): Promise<number> {
     const { id: groupId, epoch, maxConcurrency } = group;
-    const start = await this.scripts.addTasks(groupId, tasks.length);
+    const start = await this.scripts.addTasks(groupId, tasks.length, epoch);
     if (start === 'missing') throw new GroupNotFoundError(groupId);
     if (start === 'not-accepting')
       throw new GroupNotOpenError(groupId, (await this.scripts.state(groupId)) ?? 'gone');
@@ -110,7 +110,8 @@ export class GroupClient {
   }
 
   /** Resolves with the status once the group is final: woken by the group's event channel, not by polling. */
-  async waitForFinal(groupId: string, signal?: AbortSignal): Promise<GroupStatus> {
+  /** `epoch`: only that incarnation of the id (see GroupHandle); "" for any. */
+  async waitForFinal(groupId: string, signal?: AbortSignal, epoch = ''): Promise<GroupStatus> {
     const wakeup = new Wakeup();
     const unsubscribe = await this.subscriber.subscribe(this.keys.group(groupId).events, () =>
       wakeup.notify(),
@@ -119,7 +120,9 @@ export class GroupClient {
     try {
       while (true) {
         const status = await this.scripts.status(groupId);
-        if (status === undefined) throw new GroupNotFoundError(groupId);
+        if (status === undefined || (epoch !== '' && status.epoch !== epoch)) {
+          throw new GroupNotFoundError(groupId);
+        }
         if (isFinal(status.state)) return status;
         await wakeup.wait(SAFETY_POLL_MS, signal);
       }

@@ -19,15 +19,23 @@ export interface WaitOptions {
 export class GroupHandle {
   readonly id: string;
   readonly #client: GroupClient;
+  /**
+   * Set for its own producer's handle (TaskGroup): it acts on that incarnation of the id only, never on
+   * a group created again under the same id after this one expired. "" (by id): whichever exists.
+   */
+  readonly #epoch: string;
 
-  constructor(client: GroupClient, id: string) {
+  constructor(client: GroupClient, id: string, epoch = '') {
     this.#client = client;
     this.id = id;
+    this.#epoch = epoch;
   }
 
   async status(): Promise<GroupStatus> {
     const status = await this.#client.scripts.status(this.id);
-    if (status === undefined) throw new GroupNotFoundError(this.id);
+    if (status === undefined || (this.#epoch !== '' && status.epoch !== this.#epoch)) {
+      throw new GroupNotFoundError(this.id);
+    }
     return status;
   }
 
@@ -36,12 +44,18 @@ export class GroupHandle {
    * all-settled: every outcome. A cancelled group throws GroupCancelledError.
    */
   async wait(options: WaitOptions = {}): Promise<unknown[] | TaskOutcome[]> {
-    return groupResult(this.#client.scripts, await this.#client.waitForFinal(this.id, options.signal));
+    return groupResult(
+      this.#client.scripts,
+      await this.#client.waitForFinal(this.id, options.signal, this.#epoch),
+    );
   }
 
   /** Waits until the group is final and returns every task's outcome, whatever the policy; never throws for failures. */
   async settled(options: WaitOptions = {}): Promise<TaskOutcome[]> {
-    return readOutcomes(this.#client.scripts, await this.#client.waitForFinal(this.id, options.signal));
+    return readOutcomes(
+      this.#client.scripts,
+      await this.#client.waitForFinal(this.id, options.signal, this.#epoch),
+    );
   }
 
   /**
@@ -54,7 +68,7 @@ export class GroupHandle {
 
   /** Cancels with a reason of any kind (a worker cancelling a child group uses `parent`). */
   async cancelWith(reason: CancelReason): Promise<GroupState> {
-    const { state, finished } = await this.#client.scripts.cancel(this.id, reason);
+    const { state, finished } = await this.#client.scripts.cancel(this.id, reason, this.#epoch);
     if (state === undefined) throw new GroupNotFoundError(this.id);
     if (finished) countGroup(state);
     return state;
@@ -62,7 +76,12 @@ export class GroupHandle {
 
   /** Cancels one task by index; the group goes on. */
   async cancelTask(index: number, reason = 'cancelled'): Promise<CancelTaskResult> {
-    const result = await this.#client.scripts.cancelTask(this.id, index, cancelReason('task', reason));
+    const result = await this.#client.scripts.cancelTask(
+      this.id,
+      index,
+      cancelReason('task', reason),
+      this.#epoch,
+    );
     if (result === 'missing') throw new GroupNotFoundError(this.id);
     return result;
   }

@@ -8,7 +8,11 @@ import type { GroupScripts } from '../shared/group-protocol/group-scripts.ts';
 export class LeaseKeeper {
   readonly #scripts: GroupScripts;
   readonly #leaseMs: number;
-  readonly #ids = new Set<string>();
+  /**
+   * Open groups per id. Usually one; an id is used again once its group expired, and the earlier
+   * incarnation's handle may still be open here: closing that one must not stop the new one's lease.
+   */
+  readonly #ids = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(scripts: GroupScripts, leaseMs: number) {
@@ -17,7 +21,7 @@ export class LeaseKeeper {
   }
 
   add(groupId: string): void {
-    this.#ids.add(groupId);
+    this.#ids.set(groupId, (this.#ids.get(groupId) ?? 0) + 1);
     if (this.#timer !== undefined) return;
     // Three renewals per lease: one late renewal (a GC pause, a slow Redis) does not lose the group.
     this.#timer = setInterval(() => void this.#renew(), Math.max(1, Math.floor(this.#leaseMs / 3)));
@@ -25,7 +29,9 @@ export class LeaseKeeper {
   }
 
   remove(groupId: string): void {
-    this.#ids.delete(groupId);
+    const open = (this.#ids.get(groupId) ?? 0) - 1;
+    if (open > 0) this.#ids.set(groupId, open);
+    else this.#ids.delete(groupId);
     if (this.#ids.size === 0) this.stop();
   }
 
@@ -36,6 +42,6 @@ export class LeaseKeeper {
 
   async #renew(): Promise<void> {
     // A failed renewal is retried at the next tick; the lease has room for two misses.
-    await this.#scripts.renewLeases([...this.#ids], this.#leaseMs).catch(() => undefined);
+    await this.#scripts.renewLeases([...this.#ids.keys()], this.#leaseMs).catch(() => undefined);
   }
 }

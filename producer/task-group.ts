@@ -61,6 +61,8 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
   /** Why no more tasks can be added (stopped group, duplicate id, a Redis error while sending). */
   #refusal: Error | undefined;
   #closing: Promise<void> | undefined;
+  /** Its producer lease is renewed by the LeaseKeeper (from its creation until close()). */
+  #leased = false;
   /** close-group ran: the group will end by itself. */
   #closedInRedis = false;
   #result: Promise<GroupResult<P>> | undefined;
@@ -84,7 +86,7 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
     this.policy = options.policy as P;
     this.epoch = newEpoch();
     this.maxConcurrency = options.maxConcurrency;
-    this.#handle = new GroupHandle(client, this.id);
+    this.#handle = new GroupHandle(client, this.id, this.epoch);
     this.#trace = new GroupTrace({ ...options, queue: client.options.queue }, options.linkFrom);
     this.#created = this.#create(options);
     // Recorded for createTask/close/wait; never an unhandled rejection.
@@ -156,14 +158,14 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
               () => undefined,
             );
           }
-          const { state, finished } = await this.#client.scripts.close(this.id);
+          const { state, finished } = await this.#client.scripts.close(this.id, this.epoch);
           this.#closedInRedis = true;
           if (finished) countGroup(state);
           if (unsent !== undefined) throw unsent;
           if (!this.#waiting && state !== undefined) this.#trace.end({ state });
         } finally {
           // Also when closing failed: the lease then runs out, and maintenance cancels and closes the group.
-          this.#leases.remove(this.id);
+          if (this.#leased) this.#leases.remove(this.id);
         }
       } catch (error) {
         if (!this.#waiting) this.#trace.end(undefined, error);
@@ -215,7 +217,7 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
   }
 
   #untilFinal(options: WaitOptions): Promise<GroupStatus> {
-    const waiting = this.#client.waitForFinal(this.id, options.signal);
+    const waiting = this.#client.waitForFinal(this.id, options.signal, this.epoch);
     return this.#hooks.park === undefined ? waiting : this.#hooks.park(waiting);
   }
 
@@ -265,7 +267,10 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
       maxConcurrency: options.maxConcurrency ?? 0,
     });
     if (created === 'duplicate') throw new DuplicateGroupError(this.id);
-    if (this.#closing === undefined) this.#leases.add(this.id);
+    if (this.#closing === undefined) {
+      this.#leases.add(this.id);
+      this.#leased = true;
+    }
   }
 
   #checkName(name: string): string {

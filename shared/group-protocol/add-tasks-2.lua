@@ -14,6 +14,7 @@
     ARGV[1] count
     ARGV[2] request id
     ARGV[3] how long to keep the reply, ms (the hash expires that long after the last add)
+    ARGV[4] epoch of the caller's group ("" for any): another incarnation of the id counts as none
   Output:
     the first allocated index, or
     -1 the group does not exist
@@ -26,8 +27,9 @@ local replied = rcall('HGET', KEYS[2], ARGV[2])
 if replied then
   return tonumber(replied)
 end
-local state = rcall('HGET', KEYS[1], 'state')
-if not state then
+local m = rcall('HMGET', KEYS[1], 'state', 'epoch')
+local state = m[1]
+if not state or (ARGV[4] ~= '' and m[2] ~= ARGV[4]) then
   return -1
 end
 if state ~= 'open' and state ~= 'closed' then

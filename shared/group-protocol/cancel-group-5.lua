@@ -8,6 +8,7 @@
     ARGV[2] events channel
     ARGV[3] cancel channel
     ARGV[4] group id
+    ARGV[5] epoch of the caller's group ("" for any): another incarnation of the id counts as none
   Output:
     { state afterwards ("" if the group does not exist), 1 if this call finished the group }
     A group already stopping or finished is left as it is.
@@ -17,8 +18,9 @@ local rcall = redis.call
 --- @include "includes/stop-group"
 --- @include "includes/settle-group"
 
-local state = rcall('HGET', KEYS[1], 'state')
-if not state then
+local m = rcall('HMGET', KEYS[1], 'state', 'epoch')
+local state = m[1]
+if not state or (ARGV[5] ~= '' and m[2] ~= ARGV[5]) then
   return { '', 0 }
 end
 if state ~= 'open' and state ~= 'closed' then

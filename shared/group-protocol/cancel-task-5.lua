@@ -8,6 +8,7 @@
     ARGV[3] events channel
     ARGV[4] cancel channel
     ARGV[5] group id
+    ARGV[6] epoch of the caller's group ("" for any): another incarnation of the id counts as none
   Output:
      1 it had not started: settled as cancelled now, it will never run
      2 it is running: its worker is asked to abort it (the outcome comes when the handler returns)
@@ -21,9 +22,9 @@ local rcall = redis.call
 
 local metaKey, outKey, runKey, failsKey, cxlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local index = ARGV[1]
-local m = rcall('HMGET', metaKey, 'state', 'total')
+local m = rcall('HMGET', metaKey, 'state', 'total', 'epoch')
 local state = m[1]
-if not state then
+if not state or (ARGV[6] ~= '' and m[3] ~= ARGV[6]) then
   return -1
 end
 if tonumber(index) >= tonumber(m[2]) then

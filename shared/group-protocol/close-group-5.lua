@@ -5,6 +5,7 @@
   Input:
     KEYS[1..5] meta, out, run, fails, cxl
     ARGV[1] events channel
+    ARGV[2] epoch of the caller's group ("" for any): another incarnation of the id counts as none
   Output:
     { state after closing ("" if the group does not exist), 1 if this call finished the group }
 ]]
@@ -12,8 +13,9 @@ local rcall = redis.call
 --- @include "../lua-includes/now"
 --- @include "includes/settle-group"
 
-local state = rcall('HGET', KEYS[1], 'state')
-if not state then
+local m = rcall('HMGET', KEYS[1], 'state', 'epoch')
+local state = m[1]
+if not state or (ARGV[2] ~= '' and m[2] ~= ARGV[2]) then
   return { '', 0 }
 end
 if state == 'open' then

@@ -149,19 +149,23 @@ export class GroupScripts {
   }
 
   /** First index of `count` new tasks, or 'missing' / 'not-accepting'. Resent after a lost reply, it allocates once. */
-  async addTasks(id: string, count: number): Promise<number | 'missing' | 'not-accepting'> {
+  /**
+   * `epoch` (here and in close, cancel, cancelTask): the incarnation of the id the caller made; a group
+   * created again under the same id after this one expired counts as missing. "" acts on any.
+   */
+  async addTasks(id: string, count: number, epoch = ''): Promise<number | 'missing' | 'not-accepting'> {
     const k = this.keys.group(id);
     const result = Number(
-      await this.#runner.run('add-tasks', [k.meta, k.adds], [count, newRequestId(), ADD_REPLY_MS]),
+      await this.#runner.run('add-tasks', [k.meta, k.adds], [count, newRequestId(), ADD_REPLY_MS, epoch]),
     );
     if (result === -1) return 'missing';
     if (result === -2) return 'not-accepting';
     return result;
   }
 
-  async close(id: string): Promise<StateChange> {
+  async close(id: string, epoch = ''): Promise<StateChange> {
     const k = this.keys.group(id);
-    return toChange(await this.#runner.run('close-group', groupKeyList(k), [k.events]));
+    return toChange(await this.#runner.run('close-group', groupKeyList(k), [k.events, epoch]));
   }
 
   /**
@@ -225,7 +229,7 @@ export class GroupScripts {
     return result ?? { recorded: -1, state: undefined, finished: false };
   }
 
-  async cancel(id: string, reason: CancelReason): Promise<StateChange> {
+  async cancel(id: string, reason: CancelReason, epoch = ''): Promise<StateChange> {
     const k = this.keys.group(id);
     return toChange(
       await this.#runner.run('cancel-group', groupKeyList(k), [
@@ -233,11 +237,12 @@ export class GroupScripts {
         k.events,
         this.keys.cancelChannel,
         id,
+        epoch,
       ]),
     );
   }
 
-  async cancelTask(id: string, index: number, reason: CancelReason): Promise<CancelTaskResult> {
+  async cancelTask(id: string, index: number, reason: CancelReason, epoch = ''): Promise<CancelTaskResult> {
     const k = this.keys.group(id);
     const result = Number(
       await this.#runner.run('cancel-task', groupKeyList(k), [
@@ -246,6 +251,7 @@ export class GroupScripts {
         k.events,
         this.keys.cancelChannel,
         id,
+        epoch,
       ]),
     );
     switch (result) {

@@ -6,10 +6,13 @@ import { describe, expect, test } from 'vitest';
 import { GroupClient } from '../../producer/group-client.ts';
 import { Producer, type TaskGroup } from '../../producer/index.ts';
 import { resolveProducerOptions } from '../../producer/options.ts';
+import { cancelReason } from '../../shared/cancel-reason.ts';
+import { GroupScripts } from '../../shared/group-protocol/group-scripts.ts';
 import {
   DataTooLargeError,
   DuplicateGroupError,
   GroupFailedError,
+  GroupNotFoundError,
   GroupNotOpenError,
   TaskDataError,
   TaskFailedError,
@@ -127,6 +130,51 @@ describe('a group id used again after its retention', () => {
       expect((await again.status()).counts).toMatchObject({ total: 1, succeeded: 1 });
     } finally {
       await bull.close();
+      await redis.quit();
+    }
+  });
+
+  test("an earlier group's handle acts on that group only, never on the new one under its id", async () => {
+    const id = `handles-${t.queue}`;
+    // Its own producer, with a short lease: its renewals (every leaseMs / 3) are seen within a second.
+    const producer = new Producer({ connection: redisUrl(), queue: t.queue, leaseMs: 900 });
+    const redis = new Redis(redisUrl());
+    const keys = new QueueKeys('taskfleet', t.queue);
+    const meta = keys.group(id).meta;
+    try {
+      const earlier = producer.taskGroup({ id, retentionMs: 1 });
+      const old = earlier.createTask('echo', 'old', { delayMs: 600_000 });
+      await earlier.drain();
+      // Its producer stalls past its lease: maintenance cancels and closes the group (as here), and
+      // after its retention the id is free, while the handle, never closed, lives on.
+      const maintenance = new GroupScripts(redis, keys);
+      await maintenance.cancel(id, cancelReason('producer-lost', 'its lease ran out'));
+      await maintenance.close(id);
+      await expect.poll(() => redis.exists(meta)).toBe(0);
+      const again = producer.taskGroup({ id });
+      const fresh = again.createTask('echo', 'new', { delayMs: 600_000 });
+      await again.drain();
+
+      earlier.createTask('echo', 'stray');
+      await expect(earlier.drain()).rejects.toBeInstanceOf(GroupNotFoundError);
+      await expect(earlier.status()).rejects.toBeInstanceOf(GroupNotFoundError);
+      await expect(earlier.cancel('late')).rejects.toBeInstanceOf(GroupNotFoundError);
+      // Task 0 of the earlier group, not of the new one (the same index).
+      expect(fresh.index).toBe(old.index);
+      await expect(old.cancel()).rejects.toBeInstanceOf(GroupNotFoundError);
+      await expect(earlier.wait()).rejects.toBeInstanceOf(GroupNotFoundError);
+      expect(await again.status()).toMatchObject({ state: 'open', counts: { total: 1, pending: 1 } });
+      // wait() closed the earlier handle: the new group stays open, and its lease is still renewed.
+      const leaseUntil = Number(await redis.hget(meta, 'leaseUntil'));
+      await expect
+        .poll(async () => Number(await redis.hget(meta, 'leaseUntil')), { timeout: 3000 })
+        .toBeGreaterThan(leaseUntil);
+      expect((await again.status()).state).toBe('open');
+      expect(await fresh.cancel()).toBe('cancelled');
+      await again.close();
+      expect((await again.status()).state).toBe('succeeded');
+    } finally {
+      await producer.close();
       await redis.quit();
     }
   });
