@@ -1,4 +1,4 @@
-import type { GroupScripts } from '../shared/group-protocol/group-scripts.ts';
+import type { GroupIncarnation, GroupScripts } from '../shared/group-protocol/group-scripts.ts';
 
 /**
  * Keeps the producer lease of every group this process opened and has not closed yet. If the process
@@ -9,10 +9,11 @@ export class LeaseKeeper {
   readonly #scripts: GroupScripts;
   readonly #leaseMs: number;
   /**
-   * Open groups per id. Usually one; an id is used again once its group expired, and the earlier
-   * incarnation's handle may still be open here: closing that one must not stop the new one's lease.
+   * By incarnation (`<id>.<epoch>`), not by id: an id is used again once its group expired, and an
+   * earlier incarnation's handle may still be open here. Its renewals must not keep the new group alive
+   * (Redis compares the epoch), and closing it must not stop the new group's renewals.
    */
-  readonly #ids = new Map<string, number>();
+  readonly #groups = new Map<string, GroupIncarnation>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(scripts: GroupScripts, leaseMs: number) {
@@ -20,19 +21,17 @@ export class LeaseKeeper {
     this.#leaseMs = leaseMs;
   }
 
-  add(groupId: string): void {
-    this.#ids.set(groupId, (this.#ids.get(groupId) ?? 0) + 1);
+  add(group: GroupIncarnation): void {
+    this.#groups.set(keyOf(group), { id: group.id, epoch: group.epoch });
     if (this.#timer !== undefined) return;
     // Three renewals per lease: one late renewal (a GC pause, a slow Redis) does not lose the group.
     this.#timer = setInterval(() => void this.#renew(), Math.max(1, Math.floor(this.#leaseMs / 3)));
     this.#timer.unref();
   }
 
-  remove(groupId: string): void {
-    const open = (this.#ids.get(groupId) ?? 0) - 1;
-    if (open > 0) this.#ids.set(groupId, open);
-    else this.#ids.delete(groupId);
-    if (this.#ids.size === 0) this.stop();
+  remove(group: GroupIncarnation): void {
+    this.#groups.delete(keyOf(group));
+    if (this.#groups.size === 0) this.stop();
   }
 
   stop(): void {
@@ -42,6 +41,11 @@ export class LeaseKeeper {
 
   async #renew(): Promise<void> {
     // A failed renewal is retried at the next tick; the lease has room for two misses.
-    await this.#scripts.renewLeases([...this.#ids.keys()], this.#leaseMs).catch(() => undefined);
+    await this.#scripts.renewLeases([...this.#groups.values()], this.#leaseMs).catch(() => undefined);
   }
+}
+
+/** An epoch never contains a dot (see newEpoch). */
+function keyOf(group: GroupIncarnation): string {
+  return `${group.id}.${group.epoch}`;
 }

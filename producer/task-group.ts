@@ -165,7 +165,7 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
           if (!this.#waiting && state !== undefined) this.#trace.end({ state });
         } finally {
           // Also when closing failed: the lease then runs out, and maintenance cancels and closes the group.
-          if (this.#leased) this.#leases.remove(this.id);
+          if (this.#leased) this.#leases.remove(this);
         }
       } catch (error) {
         if (!this.#waiting) this.#trace.end(undefined, error);
@@ -268,7 +268,7 @@ export class TaskGroup<P extends GroupPolicy = GroupPolicy> implements AsyncDisp
     });
     if (created === 'duplicate') throw new DuplicateGroupError(this.id);
     if (this.#closing === undefined) {
-      this.#leases.add(this.id);
+      this.#leases.add(this);
       this.#leased = true;
     }
   }

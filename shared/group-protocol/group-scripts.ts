@@ -36,6 +36,12 @@ export interface CreateGroupArgs {
   readonly maxConcurrency: number;
 }
 
+/** One incarnation of a group id: the id and the epoch it was created with. */
+export interface GroupIncarnation {
+  readonly id: string;
+  readonly epoch: string;
+}
+
 /** What the start of a task decided (finish-and-start). */
 export type StartDecision = 'run' | 'settled' | 'stopped' | 'missing';
 
@@ -268,11 +274,16 @@ export class GroupScripts {
     }
   }
 
-  /** Renews the producer lease of groups it has not closed; one round trip for all of them. */
-  async renewLeases(ids: readonly string[], leaseMs: number): Promise<void> {
-    if (ids.length === 0) return;
+  /**
+   * Renews the producer lease of groups it has not closed; one round trip for all of them. Each is
+   * renewed only while its id holds that incarnation (epoch "" for any).
+   */
+  async renewLeases(groups: readonly GroupIncarnation[], leaseMs: number): Promise<void> {
+    if (groups.length === 0) return;
     const pipeline = this.#redis.pipeline();
-    for (const id of ids) this.#runner.queue(pipeline, 'renew-lease', [this.keys.group(id).meta], [leaseMs]);
+    for (const { id, epoch } of groups) {
+      this.#runner.queue(pipeline, 'renew-lease', [this.keys.group(id).meta], [leaseMs, epoch]);
+    }
     await pipeline.exec();
   }
 

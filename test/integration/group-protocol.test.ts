@@ -440,10 +440,22 @@ describe('maintenance', () => {
     const id = await group(1, { leaseMs: 60_000 });
     const [check] = await scripts.check([id], 60_000);
     expect(check?.state).toBe('open');
-    await scripts.renewLeases([id], 60_000);
+    await scripts.renewLeases([{ id, epoch: '' }], 60_000);
     await scripts.close(id);
     const [after] = await scripts.check([id], 60_000);
     expect(after?.state).toBe('closed');
+  });
+
+  test('a lease renewal for another incarnation of the id changes nothing', async () => {
+    const id = await group(1, { leaseMs: 60_000, epoch: 'e1' });
+    const meta = scripts.keys.group(id).meta;
+    const leaseUntil = async () => Number(await redis.hget(meta, 'leaseUntil'));
+    const created = await leaseUntil();
+    // A longer lease than the one created, so a renewal shows whatever the clock did in between.
+    await scripts.renewLeases([{ id, epoch: 'e0' }], 600_000);
+    expect(await leaseUntil()).toBe(created);
+    await scripts.renewLeases([{ id, epoch: 'e1' }], 600_000);
+    expect(await leaseUntil()).toBeGreaterThanOrEqual(created + 540_000);
   });
 
   test('a check that fails keeps the group live, to be looked at again later (not dropped for good)', async () => {

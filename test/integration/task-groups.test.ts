@@ -178,6 +178,51 @@ describe('a group id used again after its retention', () => {
       await redis.quit();
     }
   });
+
+  test("an earlier group's lease renewals never keep the new group under its id alive", async () => {
+    const id = `leases-${t.queue}`;
+    const producer = new Producer({ connection: redisUrl(), queue: t.queue, leaseMs: 900 });
+    const redis = new Redis(redisUrl());
+    const keys = new QueueKeys('taskfleet', t.queue);
+    const meta = keys.group(id).meta;
+    const scripts = new GroupScripts(redis, keys);
+    const leaseUntil = async (key: string) => Number(await redis.hget(key, 'leaseUntil'));
+    try {
+      const earlier = producer.taskGroup({ id, retentionMs: 1 });
+      earlier.createTask('echo', 'old', { delayMs: 600_000 });
+      await earlier.drain();
+      // Renewed by the same producer in the same round trips as the earlier group, after it: when its
+      // lease has moved twice, the earlier group's renewal has reached Redis after the new group's creation.
+      const control = producer.taskGroup({ id: `control-${t.queue}` });
+      control.createTask('echo', 'control', { delayMs: 600_000 });
+      await control.drain();
+      await scripts.cancel(id, cancelReason('producer-lost', 'its lease ran out'));
+      await scripts.close(id);
+      await expect.poll(() => redis.exists(meta)).toBe(0);
+      // Another producer creates the id again and dies at once: nobody may renew that lease.
+      await scripts.create(id, {
+        name: '',
+        policy: 'fail-fast',
+        deadlineMs: 0,
+        leaseMs: 900,
+        retentionMs: 60_000,
+        parent: '',
+        epoch: 'elsewhere',
+        maxConcurrency: 0,
+      });
+      const created = await leaseUntil(meta);
+      const controlMeta = keys.group(control.id).meta;
+      for (let round = 0; round < 2; round++) {
+        const before = await leaseUntil(controlMeta);
+        await expect.poll(() => leaseUntil(controlMeta), { timeout: 3000 }).toBeGreaterThan(before);
+      }
+      expect(await leaseUntil(meta)).toBe(created);
+      await control.cancel();
+    } finally {
+      await producer.close();
+      await redis.quit();
+    }
+  });
 });
 
 describe('a connection lost before a reply (ioredis resends the command)', () => {
