@@ -26,6 +26,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONTENDERS = 50;
 const LIMIT = 10;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000);
+/** Each throughput run's processes first run the same loop this long, unmeasured: steady state, not JIT warm-up. */
+const WARM_UP_MS = Number(process.env.BENCH_WARM_UP_MS ?? 500);
 const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 200);
 const WORK_MS = 2;
 const CONTENDER = new URL('./contender.ts', import.meta.url);
@@ -70,13 +72,17 @@ async function throughput(
       BenchChild.start(CONTENDER, { url: server.url, impl, name, limit: LIMIT }),
     ),
   );
+  const share = (i: number) => Math.floor(CONTENDERS / processes) + (i < CONTENDERS % processes ? 1 : 0);
+  const run = (durationMs: number) => {
+    contenders.forEach((c, i) => {
+      c.send({ op: 'throughput', contenders: share(i), durationMs, holdMs, pauseMs });
+    });
+    return Promise.all(contenders.map((c) => c.next()));
+  };
+  if (WARM_UP_MS > 0) await run(WARM_UP_MS);
   await resetStats(redis);
   const redisCpu = await redisCpuUsec(redis);
-  const share = (i: number) => Math.floor(CONTENDERS / processes) + (i < CONTENDERS % processes ? 1 : 0);
-  contenders.forEach((c, i) => {
-    c.send({ op: 'throughput', contenders: share(i), durationMs: DURATION_MS, holdMs, pauseMs });
-  });
-  const done = await Promise.all(contenders.map((c) => c.next()));
+  const done = await run(DURATION_MS);
   const redisCpuUsed = (await redisCpuUsec(redis)) - redisCpu;
   const stats = await commandStats(redis);
   await Promise.all(contenders.map((c) => c.stop()));
@@ -205,7 +211,7 @@ const body = [
   '## Semaphore: DistributedSemaphore vs redis-semaphore',
   '',
   ...describeEnvironment(redisVersion).map((line) => `- ${line}`),
-  `- ${ROUNDS} runs, the implementations alternating; each throughput run lasts ${DURATION_MS / 1000} s; ${HANDOFFS} handoffs per run. Median (min–max) over the runs.`,
+  `- ${ROUNDS} runs, the implementations alternating; each throughput run lasts ${DURATION_MS / 1000} s, measured after ${WARM_UP_MS / 1000} s of the same loop in the same processes (steady state, not the JIT's warm-up); ${HANDOFFS} handoffs per run. Median (min–max) over the runs.`,
   `- ${CONTENDERS} contenders (async loops: acquire, hold, release, again) on a limit of ${LIMIT}; "4 processes" splits them over 4 processes. "Bare": nothing done while holding; "work": ${WORK_MS} ms (a timer) while holding; "paced": ${WORK_MS} ms while holding, then ${WORK_MS} ms without the permit before the next acquire (a task that calls a limited API between other work).`,
   '- redis-semaphore polls for a free permit every `retryInterval` (its default, 10 ms); `redis-semaphore-1ms` polls every 1 ms. It is not FIFO and reads the client clock.',
   '',
