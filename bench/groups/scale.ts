@@ -32,7 +32,7 @@ const SEMI_SPACE_MB = 4;
 const OLD_SPACE_MB = 64;
 const SEMI_CAP = `--max-semi-space-size=${SEMI_SPACE_MB}`;
 const OLD_CAP = `--max-old-space-size=${OLD_SPACE_MB}`;
-/** What is measured: Node's defaults at TASKS and twice as many (the targets), and the cap at TASKS. */
+/** What is measured: Node's defaults at TASKS and twice as many (the targets), and the two caps at TASKS. */
 const VARIANTS = [
   { tasks: TASKS, flags: [] as string[] },
   { tasks: 2 * TASKS, flags: [] as string[] },

@@ -133,7 +133,7 @@ function readAcquireOptions(options: SemaphoreAcquireOptions, label: string): Se
  * A busy instance's releases and acquires go out in batches of up to 200, a batch of 16 or more split
  * over the calls that may still go: a release's reply brings the grants that lead to the next releases,
  * so with one call per round Redis and this process would take turns, each idle while the other works.
- * Up to 4 calls on their way rather than 2: with grants crossing processes, a release then rarely waits
+ * Up to 4 calls on their way rather than 2: with grants crossing processes, a release less often waits
  * for a free slot (alternating runs: +14% bare in 4 processes, +6% in one; see README, Where the time goes).
  */
 const BATCHING = { maxBatch: 200, maxInFlight: 4, splitAt: 8 } as const;
