@@ -22,10 +22,11 @@
               reaped first, so a release that comes too late says so even if nobody reaped it yet.
     ARGV[9 + R ..] per request: id (a granted waiter keeps its id as holder), permits, wait (1 = queue if
               not available, 0 = only try)
-  Output:
-    { limit, msToNextExpiry, R release results, then per request: code, value, then "<id>=<token>" per
+  Output: one string, the fields below separated by spaces (an array reply costs the client a decode
+  per element, several times what splitting one string does):
+    limit, msToNextExpiry, R release results, then per request: code, value, then "<id>=<token>" per
       grant to the calling instance's earlier waiters (includes/grant: its own grants come in the reply,
-      not as a message; token 0: refused, more permits than the limit) }
+      not as a message; token 0: refused, more permits than the limit)
       release  1 released, 0 it was not held any more (its lease ran out, or it was released before)
       code  1 granted (value: fencing token)
             0 not available, try only
@@ -53,7 +54,7 @@ local m = rcall('HMGET', KEYS[1], 'limit', 'used', 'ttl')
 local used0 = usedPermits(KEYS, m[2])
 local freed, nextExpiry = reap(KEYS, now)
 local used = used0 - freed
-local result = { 0, -1 }
+local result = { '0', '-1' }
 local ttl = idleTtl(KEYS, ARGV[6], m[3])
 
 if releases > 0 then
@@ -65,9 +66,9 @@ if releases > 0 then
       local _, permits = entryKind(entry)
       released[#released + 1] = ARGV[8 + i]
       used = used - permits
-      result[#result + 1] = 1
+      result[#result + 1] = '1'
     else
-      result[#result + 1] = 0
+      result[#result + 1] = '0'
     end
   end
   bulk('ZREM', KEYS[2], released)
@@ -82,16 +83,16 @@ end
 if not limit then
   -- No limit set anywhere: nothing can be granted.
   for i = first, #ARGV, 3 do
-    result[#result + 1] = -2
-    result[#result + 1] = 0
+    result[#result + 1] = '-2'
+    result[#result + 1] = '0'
   end
   if used ~= used0 then
     rcall('HSET', KEYS[1], 'used', used)
   end
   keep(KEYS, ttl)
-  return result
+  return table.concat(result, ' ')
 end
-result[1] = limit
+result[1] = int(limit)
 local queued = rcall('ZCARD', KEYS[4])
 local mine = {}
 if queued > 0 and used < limit then
@@ -116,32 +117,33 @@ for i = first, #ARGV, 3 do
   local permits = number(permitsText)
   local entry = entries[(i - first) / 3 + 1]
   if permits > limit then
-    result[#result + 1] = -1
-    result[#result + 1] = 0
+    result[#result + 1] = '-1'
+    result[#result + 1] = '0'
   elseif entry then
     -- A repeated call (a reply lost to a reconnect) finds its earlier self.
     if string.sub(entry, 1, 1) == 'h' then
-      result[#result + 1] = 1
-      result[#result + 1] = tonumber(string.match(entry, '^h %d+ (%d+)'))
+      result[#result + 1] = '1'
+      result[#result + 1] = string.match(entry, '^h %d+ (%d+)')
     else
-      result[#result + 1] = 2
-      result[#result + 1] = (rcall('ZRANK', KEYS[4], id) or 0) + 1
+      result[#result + 1] = '2'
+      result[#result + 1] = int((rcall('ZRANK', KEYS[4], id) or 0) + 1)
     end
   elseif queued == 0 and used + permits <= limit then
     seq = seq + 1
+    local token = int(seq)
     holderScores[#holderScores + 1] = leaseEnd
     holderScores[#holderScores + 1] = id
     newEntries[#newEntries + 1] = id
-    newEntries[#newEntries + 1] = holderEntry(permitsText, int(seq), nowText, leaseText, owner)
+    newEntries[#newEntries + 1] = holderEntry(permitsText, token, nowText, leaseText, owner)
     used = used + permits
     if nextExpiry < 0 then
       nextExpiry = leaseMs
     end
-    result[#result + 1] = 1
-    result[#result + 1] = seq
+    result[#result + 1] = '1'
+    result[#result + 1] = token
   elseif wait ~= '1' then
-    result[#result + 1] = 0
-    result[#result + 1] = 0
+    result[#result + 1] = '0'
+    result[#result + 1] = '0'
   else
     wseq = wseq + 1
     waiterScores[#waiterScores + 1] = int(wseq)
@@ -149,8 +151,8 @@ for i = first, #ARGV, 3 do
     newEntries[#newEntries + 1] = id
     newEntries[#newEntries + 1] = waiterEntry(permitsText, leaseText, nowText, waiterEnd, owner)
     queued = queued + 1
-    result[#result + 1] = 2
-    result[#result + 1] = queued
+    result[#result + 1] = '2'
+    result[#result + 1] = int(queued)
   end
 end
 bulk('ZADD', KEYS[2], holderScores)
@@ -164,8 +166,8 @@ if seq ~= seq0 or wseq ~= wseq0 or used ~= used0 or m[2] ~= int(used) then
   rcall('HSET', KEYS[1], 'seq', int(seq), 'wseq', int(wseq), 'used', int(used))
 end
 keep(KEYS, ttl)
-result[2] = nextExpiry
+result[2] = int(nextExpiry)
 for i = 1, #mine do
   result[#result + 1] = mine[i]
 end
-return result
+return table.concat(result, ' ')

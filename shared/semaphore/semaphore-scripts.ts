@@ -121,18 +121,18 @@ export class SemaphoreScripts {
       ...releases,
     ];
     for (const r of requests) args.push(r.id, r.permits, r.wait ? 1 : 0);
-    const [limit = 0, msToNextExpiry = -1, ...replies] = (await this.#runner.run(
-      'release-and-acquire',
-      this.#keys.list,
-      args,
-    )) as number[];
-    const offset = releases.length;
+    // One string of space-separated fields (see the script's header), not an array: ioredis decodes an
+    // array reply element by element, at several times the cost of one split.
+    const reply = String(await this.#runner.run('release-and-acquire', this.#keys.list, args)).split(' ');
+    const limit = Number(reply[0] ?? 0);
+    const msToNextExpiry = Number(reply[1] ?? -1);
+    const offset = 2 + releases.length;
     return {
-      grants: replies.slice(offset + 2 * requests.length) as unknown[] as string[],
-      released: releases.map((_id, k) => replies[k] === 1),
+      grants: reply.slice(offset + 2 * requests.length),
+      released: releases.map((_id, k) => reply[2 + k] === '1'),
       acquired: requests.map((_r, k): AcquireReply => {
-        const code = replies[offset + 2 * k] ?? -2;
-        const value = replies[offset + 2 * k + 1] ?? 0;
+        const code = Number(reply[offset + 2 * k] ?? -2);
+        const value = Number(reply[offset + 2 * k + 1] ?? 0);
         switch (code) {
           case 1:
             return { kind: 'granted', token: value, limit };

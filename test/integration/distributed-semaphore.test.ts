@@ -12,6 +12,7 @@ import {
   SemaphoreTimeoutError,
 } from '../../shared/index.ts';
 import { semaphoreKeys } from '../../shared/keys.ts';
+import { SemaphoreScripts } from '../../shared/semaphore/semaphore-scripts.ts';
 import { redisUrl } from '../helpers/queues.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -328,6 +329,46 @@ describe('DistributedSemaphore in one process', () => {
 });
 
 describe('edges of waiting, leases and limits', () => {
+  test('a batch sent again (its reply lost to a reconnect) finds its earlier self: the same token, the same place in the queue', async () => {
+    // The script itself, as the Batcher calls it: ioredis re-sends a command whose reply a dropped
+    // connection lost, so the script may run twice for one batch.
+    const scripts = new SemaphoreScripts(redis, semaphoreKeys(prefix, `s-${randomUUID().slice(0, 8)}`));
+    const batch = {
+      leaseMs: 30_000,
+      owner: 'resent:1',
+      idPrefix: 'r1.',
+      limit: 1,
+      waiterTtlMs: 30_000,
+      idleTtlMs: 0,
+    };
+    const requests = [
+      { id: 'r1.a', permits: 1, wait: true },
+      { id: 'r1.b', permits: 1, wait: true },
+      { id: 'r1.c', permits: 2, wait: true },
+      { id: 'r1.d', permits: 1, wait: false },
+    ];
+    const first = await scripts.releaseAndAcquire(batch, [], requests);
+    const again = await scripts.releaseAndAcquire(batch, [], requests.slice(0, 2));
+    expect(first.acquired).toEqual([
+      { kind: 'granted', token: 1, limit: 1 },
+      { kind: 'queued', position: 1, msToNextExpiry: expect.any(Number), limit: 1 },
+      { kind: 'over-limit', limit: 1 },
+      { kind: 'unavailable', limit: 1 },
+    ]);
+    expect(again.acquired).toEqual([
+      { kind: 'granted', token: 1, limit: 1 },
+      { kind: 'queued', position: 1, msToNextExpiry: expect.any(Number), limit: 1 },
+    ]);
+    const status = await scripts.status();
+    expect(status.holders.map((h) => [h.id, h.token])).toEqual([['r1.a', 1]]);
+    expect(status.waiters.map((w) => w.id)).toEqual(['r1.b']);
+    // The release's grant to this instance's own waiter comes in the reply; a second release says false.
+    const released = await scripts.releaseAndAcquire(batch, ['r1.a'], []);
+    expect(released).toEqual({ released: [true], acquired: [], grants: ['r1.b=2'] });
+    const twice = await scripts.releaseAndAcquire(batch, ['r1.a'], []);
+    expect(twice).toEqual({ released: [false], acquired: [], grants: [] });
+  });
+
   test('an abort while the request is on its way: the waiter still leaves the queue, and a grant is given back', async () => {
     const semaphore = fresh(1);
     const held = await semaphore.acquire();
