@@ -7,6 +7,7 @@ import {
   isClusterUrl,
   parseClusterUrl,
 } from './cluster-connection.ts';
+import { releasePipelines } from './pipeline-release.ts';
 
 /**
  * Where Redis is: a `redis://` / `rediss://` URL, a unix socket path, ioredis options, or a Redis
@@ -46,13 +47,16 @@ function roleOptions(role: ConnectionRole): RedisOptions {
   };
 }
 
+/** A connection of taskfleet's own; its pipelines let go of their commands once answered (see pipeline-release.ts). */
 export function createRedis(input: ConnectionInput, role: ConnectionRole): RedisClient {
   const overrides = roleOptions(role);
   const cluster = clusterOf(input);
-  if (cluster !== undefined) return createCluster(cluster, overrides);
-  return typeof input === 'string'
-    ? new Redis(input, overrides as ConstructorOptions)
-    : new Redis({ ...input, ...overrides } as ConstructorOptions);
+  if (cluster !== undefined) return releasePipelines(createCluster(cluster, overrides));
+  return releasePipelines(
+    typeof input === 'string'
+      ? new Redis(input, overrides as ConstructorOptions)
+      : new Redis({ ...input, ...overrides } as ConstructorOptions),
+  );
 }
 
 /** Another connection to the same Redis or cluster, for another role. */
