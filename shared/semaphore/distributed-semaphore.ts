@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Span } from '@opentelemetry/api';
 import { z } from 'zod';
 import { Batcher } from '../batcher.ts';
+import { ChurnMap } from '../churn-map.ts';
 import type { RedisClient } from '../connection.ts';
 import { defaults } from '../defaults.ts';
 import { ArgumentRangeError, LimitNotSetError, PermitLostError, SemaphoreTimeoutError } from '../errors.ts';
@@ -174,8 +175,10 @@ export class DistributedSemaphore {
   /** Ids are `<prefix><n>`: unique to this instance, which the scripts tell apart from others by them. */
   readonly #idPrefix = `${randomUUID().slice(0, 13)}:`;
   #ids = 0;
-  readonly #waiters = new Map<string, Waiter>();
-  readonly #held = new Map<string, HeldPermit>();
+  // Not Maps: see churn-map.ts (a Map of entries coming and going kept every request alive through
+  // each minor GC until the next full one).
+  readonly #waiters = new ChurnMap<Waiter>();
+  readonly #held = new ChurnMap<HeldPermit>();
   #unsubscribe: Promise<() => Promise<void>> | undefined;
   #offReconnect: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -342,7 +345,7 @@ export class DistributedSemaphore {
 
   /** Releases what this instance still holds and stops its timers. */
   async close(): Promise<void> {
-    await Promise.all([...this.#held.values()].map((permit) => permit.release()));
+    await Promise.all(this.#held.values().map((permit) => permit.release()));
     this.#stopIfIdle();
   }
 
@@ -522,8 +525,8 @@ export class DistributedSemaphore {
   /** Heartbeat: renews held leases and waiter entries; learns of grants whose wake was missed. */
   async #renew(): Promise<void> {
     if (this.#renewing) return;
-    const holders = [...this.#held.keys()];
-    const waiters = [...this.#waiters.keys()];
+    const holders = this.#held.keys();
+    const waiters = this.#waiters.keys();
     if (holders.length === 0 && waiters.length === 0) return;
     this.#renewing = true;
     try {
