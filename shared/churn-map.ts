@@ -13,7 +13,7 @@
  * but an object keeps them in its elements rather than its dictionary: meant for ids like `a1b2:42`.)
  */
 export class ChurnMap<V> {
-  #entries: Record<string, V> = Object.create(null) as Record<string, V>;
+  readonly #entries: Record<string, V> = Object.create(null) as Record<string, V>;
   #size = 0;
 
   get size(): number {
